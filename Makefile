@@ -1,0 +1,73 @@
+# Every target installs what it needs: a fresh clone needs only `make dev` or `make test`.
+SHELL := /bin/bash
+export PYENV_VERSION ?= 3.12.1
+PYTHON312 ?= python3.12
+VENV := .venv
+PY := $(VENV)/bin/python
+SAM_VENV := .venv-sam
+SAM := $(SAM_VENV)/bin/sam
+STAMP := $(VENV)/.installed
+export PYTHONPATH := $(CURDIR)/functions:$(CURDIR)
+
+.PHONY: dev test test-unit test-integration test-e2e lint build openapi token bench clean
+
+$(PY):
+	$(PYTHON312) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+$(SAM): 
+	$(PYTHON312) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/pip install --quiet 'aws-sam-cli>=1.170,<2'
+
+.PHONY: install
+install: $(STAMP)
+
+## Run the whole system locally: moto on loopback, the HTTP API on 127.0.0.1:3000
+dev: $(STAMP)
+	$(PY) -m infra.local
+
+## Every test: unit, integration (moto), e2e (the local stack over HTTP)
+test: $(STAMP)
+	$(PY) -m pytest -n 2 --dist loadgroup
+
+test-unit: $(STAMP)
+	$(PY) -m pytest tests/unit
+
+test-integration: $(STAMP)
+	$(PY) -m pytest tests/integration
+
+test-e2e: $(STAMP)
+	$(PY) -m pytest tests/e2e
+
+## Static checks: ruff, mypy, cfn-lint (raw and SAM-translated), sam validate --lint
+lint: $(STAMP) $(SAM)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy functions infra
+	$(VENV)/bin/cfn-lint template.yaml
+	$(PY) -m infra.translate --lint
+	$(SAM) validate --lint --region us-east-1
+
+## sam build of the zip functions and the ffmpeg layer (the render image needs Docker)
+build: $(SAM)
+	PATH="$$(dirname $$(PYENV_VERSION=$(PYENV_VERSION) pyenv which python3.12 2>/dev/null || command -v $(PYTHON312))):$$PATH" \
+	  $(SAM) build --region us-east-1 $(BUILD_EXCLUDES)
+
+## Regenerate openapi.json from the code
+openapi: $(STAMP)
+	$(PY) -m api.openapi > openapi.json
+
+## Print a bearer token the local API accepts: make token SUB=<user-id> [GROUPS=admin]
+token: $(STAMP)
+	@$(PY) -m infra.local.tokens --sub "$(SUB)" --groups "$(GROUPS)"
+
+## Benchmarks under bench/ (they print their figures)
+bench: $(STAMP)
+	$(PY) -m bench
+
+clean:
+	rm -rf $(VENV) $(SAM_VENV) .aws-sam .local

@@ -1,0 +1,1 @@
+"""The HTTP API function: Powertools resolver, one router per resource."""

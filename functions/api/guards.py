@@ -1,0 +1,45 @@
+"""Request guards that run inside the resolver, so their errors go through the one error mapping."""
+
+import json
+import math
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
+
+from api.auth import caller_of
+from casset.data import rate_limits
+from casset.errors import BadRequest, PayloadTooLarge, RateLimited
+from casset.settings import get_settings
+
+_MUTATING = {"POST", "PUT", "PATCH", "DELETE"}
+_WINDOW_SEC = 60
+
+
+def parse_json_body(body: str) -> Any:
+    """The resolver's body deserializer: size first, then JSON, each with its own error code."""
+    limit = get_settings().max_body_bytes
+    if len(body) > limit or len(body.encode()) > limit:
+        raise PayloadTooLarge(f"Request bodies are limited to {limit} bytes.")
+    try:
+        return json.loads(body)
+    except json.JSONDecodeError as error:
+        raise BadRequest(f"The body is not valid JSON: {error.msg} at position {error.pos}.", code="MALFORMED_JSON") from error
+
+
+def rate_limit_mutations(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response:
+    """A fixed budget of writes per signed-in caller per minute; API Gateway throttles the rest."""
+    caller = caller_of(app.current_event)
+    if app.current_event.request_context.http.method in _MUTATING and caller.user_id:
+        limit = get_settings().mutations_per_minute
+        hits, reset_in = rate_limits.hit(f"mutations#{caller.user_id}", _WINDOW_SEC)
+        if hits > limit:
+            raise RateLimited(
+                f"Too many changes: {limit} a minute. Try again shortly.",
+                retry_after_sec=max(1, math.ceil(reset_in)),
+            )
+    return next_middleware(app)
+
+
+Middleware = Callable[[APIGatewayHttpResolver, NextMiddleware], Response]

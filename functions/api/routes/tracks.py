@@ -1,0 +1,100 @@
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Body, Query
+from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+
+from api.routes.common import READ_ERRORS, SIGNED_IN, WRITE_ERRORS, caller, created
+from api.schemas import (
+    CreateTrackRequest,
+    ReplaceAudioRequest,
+    TrackListOut,
+    TrackOut,
+    TrackWithUploadOut,
+    UpdateTrackRequest,
+    UploadOut,
+)
+from casset.services import tracks
+
+router = APIGatewayHttpRouter()
+
+
+def _with_upload(result: tracks.TrackWithUpload) -> TrackWithUploadOut:
+    upload = UploadOut.of(result.audio_upload) if result.audio_upload else None
+    return TrackWithUploadOut(track=TrackOut.of(result.track), audio_upload=upload)
+
+
+@router.post(
+    "/api/tracks",
+    summary="Create a track; answers with a presigned POST for its audio when audioContentType is given",
+    tags=["tracks"],
+    security=SIGNED_IN,
+    responses={
+        201: {"description": "Created", "content": {"application/json": {"model": TrackWithUploadOut}}},
+        **WRITE_ERRORS,
+    },
+)
+def create_track(request: Annotated[CreateTrackRequest, Body()]) -> Response[TrackWithUploadOut]:
+    audio = (
+        tracks.AudioSource(request.audio_content_type, request.audio_upload_key)
+        if request.audio_content_type or request.audio_upload_key
+        else None
+    )
+    result = tracks.create_track(
+        caller(router),
+        request.title,
+        request.preview_start_sec,
+        request.hook_duration_sec,
+        audio,
+        request.cover_upload_key,
+    )
+    return created(_with_upload(result))
+
+
+@router.get("/api/tracks/<trackId>", summary="A track", tags=["tracks"], responses=READ_ERRORS)
+def get_track(trackId: str) -> TrackOut:  # noqa: N803 (the path parameter's public name)
+    return TrackOut.of(tracks.get_track(trackId))
+
+
+@router.patch(
+    "/api/tracks/<trackId>",
+    summary="Update a track's title, hook selection or cover (the track's artist only)",
+    tags=["tracks"],
+    security=SIGNED_IN,
+    responses=WRITE_ERRORS,
+)
+def update_track(trackId: str, request: Annotated[UpdateTrackRequest, Body()]) -> TrackOut:  # noqa: N803
+    track = tracks.update_track(
+        caller(router),
+        trackId,
+        title=request.title,
+        preview_start_sec=request.preview_start_sec,
+        hook_duration_sec=request.hook_duration_sec,
+        cover_upload_key=request.cover_upload_key,
+    )
+    return TrackOut.of(track)
+
+
+@router.post(
+    "/api/tracks/<trackId>/audio",
+    summary="Replace a track's audio: a new presigned POST, or adopt an earlier upload",
+    tags=["tracks"],
+    security=SIGNED_IN,
+    responses=WRITE_ERRORS,
+)
+def replace_audio(trackId: str, request: Annotated[ReplaceAudioRequest, Body()]) -> TrackWithUploadOut:  # noqa: N803
+    source = tracks.AudioSource(request.audio_content_type, request.audio_upload_key)
+    return _with_upload(tracks.replace_audio(caller(router), trackId, source))
+
+
+@router.get(
+    "/api/artists/<artistId>/tracks",
+    summary="An artist's tracks, newest first",
+    tags=["tracks"],
+    responses=READ_ERRORS,
+)
+def artist_tracks(
+    artistId: str,  # noqa: N803
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+) -> TrackListOut:
+    return TrackListOut(items=[TrackOut.of(track) for track in tracks.list_artist_tracks(artistId, limit)])

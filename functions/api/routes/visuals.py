@@ -1,0 +1,132 @@
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Body, Query
+from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+
+from api.routes.common import READ_ERRORS, SIGNED_IN, WRITE_ERRORS, caller, created
+from api.schemas import (
+    CreateVisualRequest,
+    SetActiveRequest,
+    UploadOut,
+    VisualOut,
+    VisualPageOut,
+    VisualWithUploadOut,
+)
+from casset.entities import DeclaredMedia, VisualKind
+from casset.services import visuals
+
+router = APIGatewayHttpRouter()
+
+Limit = Annotated[int, Query(ge=1, le=100, description="Page size")]
+Cursor = Annotated[str | None, Query(max_length=512, description="nextCursor of the previous page")]
+
+
+def _page(page: visuals.VisualPage) -> VisualPageOut:
+    return VisualPageOut(items=[VisualOut.of(visual) for visual in page.items], next_cursor=page.next_cursor)
+
+
+@router.post(
+    "/api/tracks/<trackId>/visuals",
+    summary="Add a visual to a track (the track's artist only); it is PROCESSING until probed",
+    tags=["visuals"],
+    security=SIGNED_IN,
+    responses={
+        201: {"description": "Created", "content": {"application/json": {"model": VisualWithUploadOut}}},
+        **WRITE_ERRORS,
+    },
+)
+def create_visual(
+    trackId: str,  # noqa: N803
+    request: Annotated[CreateVisualRequest, Body()],
+) -> Response[VisualWithUploadOut]:
+    declared = DeclaredMedia(
+        duration_sec=request.duration_sec,
+        width_px=request.width_px,
+        height_px=request.height_px,
+        size_bytes=request.size_bytes,
+    )
+    result = visuals.create_visual(caller(router), trackId, request.content_type, request.upload_key, declared)
+    upload = UploadOut.of(result.upload) if result.upload else None
+    return created(VisualWithUploadOut(visual=VisualOut.of(result.visual), upload=upload))
+
+
+@router.get(
+    "/api/tracks/<trackId>/visuals",
+    summary="A track's READY visuals in the artist's order (anonymous callers allowed)",
+    tags=["visuals"],
+    responses=READ_ERRORS,
+)
+def list_visuals(
+    trackId: str,  # noqa: N803
+    kind: Annotated[VisualKind | None, Query()] = None,
+    active: Annotated[bool | None, Query()] = None,
+    limit: Limit = 20,
+    cursor: Cursor = None,
+) -> VisualPageOut:
+    return _page(visuals.list_track_visuals(trackId, kind, active, limit, cursor))
+
+
+@router.get(
+    "/api/studio/tracks/<trackId>/visuals",
+    summary="Every visual of the caller's track, whatever its status",
+    tags=["visuals"],
+    security=SIGNED_IN,
+    responses=READ_ERRORS,
+)
+def studio_visuals(trackId: str, limit: Limit = 20, cursor: Cursor = None) -> VisualPageOut:  # noqa: N803
+    return _page(visuals.list_studio_visuals(caller(router), trackId, limit, cursor))
+
+
+@router.get(
+    "/api/visuals/<visualId>",
+    summary="A READY visual (anonymous callers allowed)",
+    tags=["visuals"],
+    responses=READ_ERRORS,
+)
+def get_visual(visualId: str) -> VisualOut:  # noqa: N803
+    return VisualOut.of(visuals.get_visual(caller(router), visualId))
+
+
+@router.get(
+    "/api/studio/visuals/<visualId>",
+    summary="One of the caller's visuals in any status (follow PROCESSING to READY or FAILED here)",
+    tags=["visuals"],
+    security=SIGNED_IN,
+    responses=READ_ERRORS,
+)
+def studio_visual(visualId: str) -> VisualOut:  # noqa: N803
+    return VisualOut.of(visuals.get_visual(caller(router), visualId))
+
+
+@router.patch(
+    "/api/tracks/<trackId>/visuals/<visualId>/active",
+    summary="Make a READY visual the track's active pairing, or clear it (the track's artist only)",
+    tags=["visuals"],
+    security=SIGNED_IN,
+    responses=WRITE_ERRORS,
+)
+def set_active(trackId: str, visualId: str, request: Annotated[SetActiveRequest, Body()]) -> VisualOut:  # noqa: N803
+    return VisualOut.of(visuals.set_active(caller(router), trackId, visualId, request.active))
+
+
+@router.post(
+    "/api/tracks/<trackId>/visuals/<visualId>/archive",
+    summary="Archive (soft-hide) a visual; an active visual stops being active",
+    tags=["visuals"],
+    security=SIGNED_IN,
+    responses=WRITE_ERRORS,
+)
+def archive(trackId: str, visualId: str) -> VisualOut:  # noqa: N803
+    return VisualOut.of(visuals.archive(caller(router), trackId, visualId))
+
+
+@router.post(
+    "/api/tracks/<trackId>/visuals/<visualId>/unarchive",
+    summary="Bring an archived visual back to the status it had",
+    tags=["visuals"],
+    security=SIGNED_IN,
+    responses=WRITE_ERRORS,
+)
+def unarchive(trackId: str, visualId: str) -> VisualOut:  # noqa: N803
+    return VisualOut.of(visuals.unarchive(caller(router), trackId, visualId))

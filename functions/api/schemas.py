@@ -1,0 +1,280 @@
+"""Request and response models of the HTTP API (camelCase on the wire), and the explicit mapping from
+domain entities. Nothing from the data layer reaches a response except through these."""
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic.alias_generators import to_camel
+
+from casset.data import storage
+from casset.entities import MediaStatus, Metrics, Track, User, Visual, VisualKind
+from casset.rules import HOOK_MAX_SEC, HOOK_MIN_SEC
+
+Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+DisplayName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
+Bio = Annotated[str, StringConstraints(max_length=500)]
+ContentType = Annotated[str, StringConstraints(min_length=3, max_length=100)]
+UploadKey = Annotated[str, StringConstraints(min_length=1, max_length=512)]
+HookStart = Annotated[float, Field(ge=0, le=36_000)]
+HookDuration = Annotated[float, Field(ge=HOOK_MIN_SEC, le=HOOK_MAX_SEC)]
+
+
+class RequestModel(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, extra="forbid", str_max_length=4096)
+
+
+class ResponseModel(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, serialize_by_alias=True)
+
+
+# Requests
+
+
+class UploadRequest(RequestModel):
+    content_type: ContentType
+    size_bytes: Annotated[int, Field(ge=1)] | None = None
+
+
+class CreateProfileRequest(RequestModel):
+    handle: Annotated[str, StringConstraints(min_length=1, max_length=31)]
+    display_name: DisplayName
+    bio: Bio | None = None
+    is_artist: bool = False
+
+
+class UpdateProfileRequest(RequestModel):
+    display_name: DisplayName | None = None
+    bio: Bio | None = None
+    is_artist: bool | None = None
+    avatar_upload_key: UploadKey | None = None
+
+
+class CreateTrackRequest(RequestModel):
+    title: Title
+    preview_start_sec: HookStart = 0.0
+    hook_duration_sec: HookDuration | None = None
+    audio_content_type: ContentType | None = None
+    audio_upload_key: UploadKey | None = None
+    cover_upload_key: UploadKey | None = None
+
+
+class UpdateTrackRequest(RequestModel):
+    title: Title | None = None
+    preview_start_sec: HookStart | None = None
+    hook_duration_sec: HookDuration | None = None
+    cover_upload_key: UploadKey | None = None
+
+
+class ReplaceAudioRequest(RequestModel):
+    audio_content_type: ContentType | None = None
+    audio_upload_key: UploadKey | None = None
+
+
+class CreateVisualRequest(RequestModel):
+    """Either contentType (answered with an upload target) or uploadKey (an earlier /api/upload/media
+    upload). durationSec, widthPx, heightPx and sizeBytes are hints; the probe measures the truth."""
+
+    kind: Literal[VisualKind.ARTIST] = VisualKind.ARTIST
+    content_type: ContentType | None = None
+    upload_key: UploadKey | None = None
+    duration_sec: Annotated[float, Field(gt=0, le=3600)] | None = None
+    width_px: Annotated[int, Field(gt=0, le=100_000)] | None = None
+    height_px: Annotated[int, Field(gt=0, le=100_000)] | None = None
+    size_bytes: Annotated[int, Field(ge=1)] | None = None
+
+
+class SetActiveRequest(RequestModel):
+    active: bool
+
+
+# Responses
+
+
+class UploadOut(ResponseModel):
+    method: Literal["POST"] = "POST"
+    url: str
+    fields: dict[str, str]
+    key: str
+    content_type: str
+    max_bytes: int
+    expires_at: datetime
+
+    @classmethod
+    def of(cls, target: storage.UploadTarget) -> "UploadOut":
+        return cls(
+            url=target.url,
+            fields=target.fields,
+            key=target.key,
+            content_type=target.content_type,
+            max_bytes=target.max_bytes,
+            expires_at=target.expires_at,
+        )
+
+
+class PublicUserOut(ResponseModel):
+    id: str
+    handle: str
+    display_name: str
+    bio: str | None
+    avatar_url: str | None
+    is_artist: bool
+
+    @classmethod
+    def of(cls, user: User) -> "PublicUserOut":
+        return cls(
+            id=user.id,
+            handle=user.handle,
+            display_name=user.display_name,
+            bio=user.bio,
+            avatar_url=_url(user.avatar_key),
+            is_artist=user.is_artist,
+        )
+
+
+class UserOut(PublicUserOut):
+    stripe_onboarding_complete: bool
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, user: User) -> "UserOut":
+        return cls(
+            **PublicUserOut.of(user).model_dump(),
+            stripe_onboarding_complete=user.stripe_onboarding_complete,
+            created_at=user.created_at,
+            updated_at=user.updated_at,
+        )
+
+
+class AudioOut(ResponseModel):
+    status: MediaStatus
+    failure_reason: str | None = None
+    duration_sec: float | None = None
+    sample_rate: int | None = None
+    channels: int | None = None
+    codec: str | None = None
+
+
+class TrackOut(ResponseModel):
+    id: str
+    artist_id: str
+    title: str
+    audio: AudioOut
+    cover_url: str | None
+    preview_start_sec: float
+    hook_duration_sec: float
+    active_visual_id: str | None
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, track: Track) -> "TrackOut":
+        info = track.audio
+        return cls(
+            id=track.id,
+            artist_id=track.artist_id,
+            title=track.title,
+            audio=AudioOut(
+                status=track.audio_status,
+                failure_reason=track.audio_failure_reason,
+                duration_sec=info.duration_sec if info else None,
+                sample_rate=info.sample_rate if info else None,
+                channels=info.channels if info else None,
+                codec=info.codec if info else None,
+            ),
+            cover_url=_url(track.cover_key),
+            preview_start_sec=track.preview_start_sec,
+            hook_duration_sec=track.hook_duration_sec,
+            active_visual_id=track.active_visual_id,
+            created_at=track.created_at,
+            updated_at=track.updated_at,
+        )
+
+
+class TrackWithUploadOut(ResponseModel):
+    track: TrackOut
+    audio_upload: UploadOut | None
+
+
+class TrackListOut(ResponseModel):
+    items: list[TrackOut]
+
+
+class MetricsOut(ResponseModel):
+    impressions: int
+    pairings: int
+    exports: int
+    shares: int
+
+    @classmethod
+    def of(cls, metrics: Metrics) -> "MetricsOut":
+        return cls(**metrics.model_dump())
+
+
+class VisualOut(ResponseModel):
+    id: str
+    track_id: str
+    kind: VisualKind
+    status: MediaStatus
+    failure_reason: str | None
+    failure_message: str | None
+    uploader_user_id: str | None
+    video_url: str | None = Field(description="Signed, short-lived; present once the visual is READY.")
+    poster_url: str | None
+    duration_sec: float | None
+    width_px: int | None
+    height_px: int | None
+    fps: float | None
+    codec: str | None
+    mean_luminance: float | None
+    is_active: bool
+    metrics: MetricsOut
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, visual: Visual) -> "VisualOut":
+        media = visual.media
+        playable = visual.status in {MediaStatus.READY, MediaStatus.ARCHIVED} and media is not None
+        return cls(
+            id=visual.id,
+            track_id=visual.track_id,
+            kind=visual.kind,
+            status=visual.status,
+            failure_reason=visual.failure_reason,
+            failure_message=visual.failure_message,
+            uploader_user_id=visual.uploader_user_id,
+            video_url=_url(visual.source_key) if playable else None,
+            poster_url=_url(visual.poster_key),
+            duration_sec=media.duration_sec if media else None,
+            width_px=media.width_px if media else None,
+            height_px=media.height_px if media else None,
+            fps=media.fps if media else None,
+            codec=media.codec if media else None,
+            mean_luminance=media.mean_luminance if media else None,
+            is_active=visual.is_active,
+            metrics=MetricsOut.of(visual.metrics),
+            created_at=visual.created_at,
+            updated_at=visual.updated_at,
+        )
+
+
+class VisualWithUploadOut(ResponseModel):
+    visual: VisualOut
+    upload: UploadOut | None
+
+
+class VisualPageOut(ResponseModel):
+    items: list[VisualOut]
+    next_cursor: str | None
+
+
+class ErrorOut(ResponseModel):
+    code: str = Field(description="Stable, machine-readable; see the README's error table.")
+    message: str
+    details: list[dict] = []
+
+
+def _url(key: str | None) -> str | None:
+    return storage.presigned_download(key) if key else None

@@ -1,0 +1,1 @@
+"""Casset Visual Pairing: the domain package every function's CodeUri carries."""

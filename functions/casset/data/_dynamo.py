@@ -1,0 +1,54 @@
+"""What the repositories share: settings binding, transactions and SDK-error translation."""
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+
+from pynamodb.connection import Connection
+from pynamodb.expressions.update import Action
+from pynamodb.models import Model
+from pynamodb.exceptions import PynamoDBException, TransactWriteError
+from pynamodb.transactions import TransactWrite
+
+from casset.data.tables import bind_tables
+from casset.errors import Unavailable
+from casset.settings import get_settings
+
+_THROTTLING = {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"}
+
+
+def set_or_remove(item_class: type[Model], changes: Mapping[str, object]) -> list[Action]:
+    """Update actions from snake_case attribute names; None removes the attribute."""
+    return [
+        getattr(item_class, name).remove() if value is None else getattr(item_class, name).set(value)
+        for name, value in changes.items()
+    ]
+
+
+def ready() -> None:
+    bind_tables(get_settings())
+
+
+def cancellation_codes(error: TransactWriteError) -> list[str | None]:
+    return [reason.code if reason else None for reason in (error.cancellation_reasons or [])]
+
+
+def is_throttled(error: PynamoDBException) -> bool:
+    return error.cause_response_code in _THROTTLING
+
+
+@contextmanager
+def transaction() -> Iterator[TransactWrite]:
+    ready()
+    with TransactWrite(connection=Connection()) as writer:
+        yield writer
+
+
+@contextmanager
+def translated_errors() -> Iterator[None]:
+    """Throttling is the caller's to retry (503); anything else is a bug and stays a 500."""
+    try:
+        yield
+    except PynamoDBException as error:
+        if is_throttled(error):
+            raise Unavailable("The database is busy; retry shortly.") from error
+        raise

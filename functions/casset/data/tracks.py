@@ -1,0 +1,135 @@
+"""Tracks: hook selection, audio and cover keys, and the pointer to the active visual."""
+
+from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
+
+from casset.clock import utcnow
+from casset.data._dynamo import ready, set_or_remove, translated_errors
+from casset.data.tables import AudioAttribute, TrackItem
+from casset.entities import AudioInfo, MediaStatus, Track
+from casset.errors import Conflict, NotFound
+
+
+def _to_track(item: TrackItem) -> Track:
+    audio = item.audio
+    return Track(
+        id=item.id,
+        artist_id=item.artist_id,
+        title=item.title,
+        audio_key=item.audio_key,
+        audio_status=MediaStatus(item.audio_status),
+        audio_failure_reason=item.audio_failure_reason,
+        audio=AudioInfo(
+            duration_sec=audio.duration_sec,
+            sample_rate=int(audio.sample_rate),
+            channels=int(audio.channels),
+            codec=audio.codec,
+            size_bytes=int(audio.size_bytes),
+        )
+        if audio
+        else None,
+        cover_key=item.cover_key,
+        preview_start_sec=item.preview_start_sec,
+        hook_duration_sec=item.hook_duration_sec,
+        active_visual_id=item.active_visual_id,
+        created_at=item.created_at,
+        updated_at=item.updated_at,
+    )
+
+
+def get_track(track_id: str) -> Track | None:
+    ready()
+    with translated_errors():
+        try:
+            return _to_track(TrackItem.get(track_id))
+        except DoesNotExist:
+            return None
+
+
+def list_tracks_by_artist(artist_id: str, limit: int) -> list[Track]:
+    ready()
+    with translated_errors():
+        items = TrackItem.by_artist.query(artist_id, scan_index_forward=False, limit=limit)
+        return [_to_track(item) for item in items]
+
+
+def create_track(track: Track) -> Track:
+    ready()
+    item = TrackItem(
+        id=track.id,
+        artist_id=track.artist_id,
+        title=track.title,
+        audio_key=track.audio_key,
+        audio_status=track.audio_status.value,
+        cover_key=track.cover_key,
+        preview_start_sec=track.preview_start_sec,
+        hook_duration_sec=track.hook_duration_sec,
+        created_at=track.created_at,
+        updated_at=track.updated_at,
+    )
+    with translated_errors():
+        try:
+            item.save(condition=TrackItem.id.does_not_exist())
+        except PutError as error:
+            if error.cause_response_code == "ConditionalCheckFailedException":
+                raise Conflict("A track with this id exists.", code="TRACK_EXISTS") from error
+            raise
+    return _to_track(item)
+
+
+def update_track(track_id: str, **changes: object) -> Track:
+    """Set attributes (snake_case names of TrackItem) on an existing track; None removes one."""
+    return _update(track_id, set_or_remove(TrackItem, changes), TrackItem.id.exists())
+
+
+def start_audio_processing(track_id: str, audio_key: str) -> Track:
+    """A new audio upload supersedes the previous one: the probe only accepts results for this key."""
+    actions = [
+        TrackItem.audio_key.set(audio_key),
+        TrackItem.audio_status.set(MediaStatus.PROCESSING.value),
+        TrackItem.audio.remove(),
+        TrackItem.audio_failure_reason.remove(),
+    ]
+    return _update(track_id, actions, TrackItem.id.exists())
+
+
+def record_audio_probe(
+    track_id: str, audio_key: str, audio: AudioInfo, hook: tuple[float, float] | None
+) -> bool:
+    """READY with the measured figures; False when this upload was superseded or already recorded."""
+    actions = [
+        TrackItem.audio_status.set(MediaStatus.READY.value),
+        TrackItem.audio.set(AudioAttribute(**audio.model_dump())),
+    ]
+    if hook:
+        actions += [TrackItem.preview_start_sec.set(hook[0]), TrackItem.hook_duration_sec.set(hook[1])]
+    return _update_if_processing(track_id, audio_key, actions)
+
+
+def record_audio_failure(track_id: str, audio_key: str, reason: str) -> bool:
+    actions = [
+        TrackItem.audio_status.set(MediaStatus.FAILED.value),
+        TrackItem.audio_failure_reason.set(reason),
+    ]
+    return _update_if_processing(track_id, audio_key, actions)
+
+
+def _update_if_processing(track_id: str, audio_key: str, actions: list) -> bool:
+    condition = (TrackItem.audio_key == audio_key) & (TrackItem.audio_status == MediaStatus.PROCESSING.value)
+    try:
+        _update(track_id, actions, condition)
+    except NotFound:
+        return False
+    return True
+
+
+def _update(track_id: str, actions: list, condition) -> Track:
+    ready()
+    item = TrackItem(id=track_id)
+    with translated_errors():
+        try:
+            item.update(actions=[*actions, TrackItem.updated_at.set(utcnow())], condition=condition)
+        except UpdateError as error:
+            if error.cause_response_code == "ConditionalCheckFailedException":
+                raise NotFound("No such track in that state.", code="TRACK_NOT_FOUND") from error
+            raise
+    return _to_track(item)

@@ -1,0 +1,290 @@
+"""Visual assets. The single-active invariant and status transitions are held by DynamoDB conditions and
+transactions, never by a read-then-write in application code."""
+
+from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
+
+from casset.clock import utcnow
+from casset.data._dynamo import cancellation_codes, ready, transaction, translated_errors
+from casset.data.pages import Position
+from casset.data.tables import DeclaredAttribute, TrackItem, VideoAttribute, VisualItem
+from casset.entities import DeclaredMedia, MediaStatus, Metrics, VideoInfo, Visual, VisualKind
+from casset.errors import Conflict, NotFound, Unavailable
+
+_MAX_ACTIVATION_ATTEMPTS = 6
+_FAILED = "ConditionalCheckFailed"
+
+
+def _to_visual(item: VisualItem) -> Visual:
+    media, declared = item.media, item.declared
+    return Visual(
+        id=item.id,
+        track_id=item.track_id,
+        kind=VisualKind(item.kind),
+        status=MediaStatus(item.status),
+        failure_reason=item.failure_reason,
+        failure_message=item.failure_message,
+        uploader_user_id=item.uploader_user_id,
+        submission_id=item.submission_id,
+        source_model=item.source_model,
+        source_prompt_hash=item.source_prompt_hash,
+        source_prompt_text=item.source_prompt_text,
+        source_key=item.source_key,
+        content_type=item.content_type,
+        poster_key=item.poster_key,
+        media=VideoInfo(
+            duration_sec=media.duration_sec,
+            width_px=int(media.width_px),
+            height_px=int(media.height_px),
+            fps=media.fps,
+            codec=media.codec,
+            rotation_deg=int(media.rotation_deg),
+            mean_luminance=media.mean_luminance,
+            size_bytes=int(media.size_bytes),
+        )
+        if media
+        else None,
+        declared=DeclaredMedia(**declared.as_dict()) if declared else DeclaredMedia(),
+        is_active=item.is_active,
+        metrics=Metrics(
+            impressions=int(item.impressions),
+            pairings=int(item.pairings),
+            exports=int(item.exports),
+            shares=int(item.shares),
+        ),
+        archived_from=MediaStatus(item.archived_from) if item.archived_from else None,
+        created_at=item.created_at,
+        updated_at=item.updated_at,
+    )
+
+
+def create_visual(visual: Visual) -> Visual:
+    ready()
+    item = VisualItem(
+        id=visual.id,
+        track_id=visual.track_id,
+        kind=visual.kind.value,
+        status=visual.status.value,
+        uploader_user_id=visual.uploader_user_id,
+        submission_id=visual.submission_id,
+        source_key=visual.source_key,
+        content_type=visual.content_type,
+        declared=DeclaredAttribute(**visual.declared.model_dump(exclude_none=True)),
+        is_active=False,
+        list_key=visual.id,  # ids sort by creation time
+        created_at=visual.created_at,
+        updated_at=visual.updated_at,
+    )
+    with translated_errors():
+        try:
+            item.save(condition=VisualItem.id.does_not_exist())
+        except PutError as error:
+            if error.cause_response_code == "ConditionalCheckFailedException":
+                raise Conflict("A visual with this id exists.", code="VISUAL_EXISTS") from error
+            raise
+    return _to_visual(item)
+
+
+def get_visual(visual_id: str) -> Visual | None:
+    ready()
+    with translated_errors():
+        try:
+            return _to_visual(VisualItem.get(visual_id))
+        except DoesNotExist:
+            return None
+
+
+def list_visuals(
+    track_id: str,
+    *,
+    ready_only: bool,
+    limit: int,
+    after: Position | None,
+    kind: VisualKind | None = None,
+    active: bool | None = None,
+) -> tuple[list[Visual], Position | None]:
+    """One page in list order plus the position to continue from (None on the last page)."""
+    ready()
+    index = VisualItem.ready_by_track if ready_only else VisualItem.by_track
+    hash_name = "readyTrackId" if ready_only else "trackId"
+    start = (
+        {"id": {"S": after.item_id}, hash_name: {"S": track_id}, "listKey": {"S": after.sort_key}}
+        if after
+        else None
+    )
+    condition = None
+    if kind is not None:
+        condition = VisualItem.kind == kind.value
+    if active is not None:
+        active_condition = VisualItem.is_active == active
+        condition = active_condition if condition is None else condition & active_condition
+    with translated_errors():
+        # One extra item tells whether another page exists without handing out an empty last page.
+        found = [
+            _to_visual(item)
+            for item in index.query(
+                track_id,
+                filter_condition=condition,
+                limit=limit + 1,
+                last_evaluated_key=start,
+                page_size=max(limit + 1, 25),
+            )
+        ]
+    page = found[:limit]
+    more = len(found) > limit
+    return page, Position(page[-1].id, page[-1].id) if more and page else None
+
+
+def record_probe(visual: Visual, media: VideoInfo, poster_key: str) -> bool:
+    """READY with the probe's figures. False when already recorded or the source was replaced."""
+    return _transition_from_processing(
+        visual,
+        [
+            VisualItem.status.set(MediaStatus.READY.value),
+            VisualItem.media.set(VideoAttribute(**media.model_dump())),
+            VisualItem.poster_key.set(poster_key),
+            VisualItem.ready_track_id.set(visual.track_id),
+        ],
+    )
+
+
+def record_failure(visual: Visual, reason: str, message: str) -> bool:
+    return _transition_from_processing(
+        visual,
+        [
+            VisualItem.status.set(MediaStatus.FAILED.value),
+            VisualItem.failure_reason.set(reason),
+            VisualItem.failure_message.set(message[:500]),
+        ],
+    )
+
+
+def _transition_from_processing(visual: Visual, actions: list) -> bool:
+    ready()
+    condition = (VisualItem.status == MediaStatus.PROCESSING.value) & (
+        VisualItem.source_key == visual.source_key
+    )
+    with translated_errors():
+        try:
+            VisualItem(id=visual.id).update(
+                actions=[*actions, VisualItem.updated_at.set(utcnow())], condition=condition
+            )
+        except UpdateError as error:
+            if error.cause_response_code == "ConditionalCheckFailedException":
+                return False
+            raise
+    return True
+
+
+def activate(track_id: str, visual_id: str) -> None:
+    """Make visual_id the track's only active visual, in one transaction with clearing the previous one.
+
+    The track's activeVisualId is the lock: each attempt is conditioned on the value it read, so of two
+    concurrent activations one commits and the other re-reads and tries again on top of it.
+    """
+    for _ in range(_MAX_ACTIVATION_ATTEMPTS):
+        ready()
+        with translated_errors():
+            try:
+                previous = TrackItem.get(track_id).active_visual_id
+            except DoesNotExist as error:
+                raise NotFound("No such track.", code="TRACK_NOT_FOUND") from error
+        if previous == visual_id:
+            return
+        try:
+            with translated_errors(), transaction() as writer:
+                writer.update(
+                    TrackItem(id=track_id),
+                    actions=[TrackItem.active_visual_id.set(visual_id), TrackItem.updated_at.set(utcnow())],
+                    condition=_active_is(previous),
+                )
+                writer.update(
+                    VisualItem(id=visual_id),
+                    actions=[VisualItem.is_active.set(True), VisualItem.updated_at.set(utcnow())],
+                    condition=(VisualItem.track_id == track_id)
+                    & (VisualItem.status == MediaStatus.READY.value),
+                )
+                if previous:
+                    writer.update(
+                        VisualItem(id=previous),
+                        actions=[VisualItem.is_active.set(False), VisualItem.updated_at.set(utcnow())],
+                        condition=VisualItem.id.exists(),
+                    )
+            return
+        except TransactWriteError as error:
+            codes = cancellation_codes(error)
+            if len(codes) > 1 and codes[1] == _FAILED:
+                raise Conflict("Only a READY visual can be made active.", code="VISUAL_NOT_READY") from error
+            # The active visual changed under us, or DynamoDB saw a conflicting transaction: read again.
+    raise Unavailable("The track's visuals are changing fast; retry shortly.")
+
+
+def deactivate(track_id: str, visual_id: str) -> None:
+    """Clear the track's active visual if it is visual_id; otherwise nothing changes."""
+    try:
+        with translated_errors(), transaction() as writer:
+            writer.update(
+                TrackItem(id=track_id),
+                actions=[TrackItem.active_visual_id.remove(), TrackItem.updated_at.set(utcnow())],
+                condition=TrackItem.active_visual_id == visual_id,
+            )
+            writer.update(
+                VisualItem(id=visual_id),
+                actions=[VisualItem.is_active.set(False), VisualItem.updated_at.set(utcnow())],
+                condition=VisualItem.id.exists(),
+            )
+    except TransactWriteError as error:
+        if cancellation_codes(error)[:1] != [_FAILED]:
+            raise
+
+
+def archive(visual: Visual) -> None:
+    """ARCHIVED, out of the public list, and no longer the active visual, all at once."""
+    now = utcnow()
+    try:
+        with translated_errors(), transaction() as writer:
+            writer.update(
+                VisualItem(id=visual.id),
+                actions=[
+                    VisualItem.status.set(MediaStatus.ARCHIVED.value),
+                    VisualItem.archived_from.set(visual.status.value),
+                    VisualItem.ready_track_id.remove(),
+                    VisualItem.is_active.set(False),
+                    VisualItem.updated_at.set(now),
+                ],
+                condition=VisualItem.status == visual.status.value,
+            )
+            if visual.is_active:
+                writer.update(
+                    TrackItem(id=visual.track_id),
+                    actions=[TrackItem.active_visual_id.remove(), TrackItem.updated_at.set(now)],
+                    condition=TrackItem.active_visual_id == visual.id,
+                )
+    except TransactWriteError as error:
+        raise Conflict("The visual changed meanwhile; fetch it and try again.", code="VISUAL_CHANGED") from error
+
+
+def unarchive(visual: Visual) -> None:
+    restored = visual.archived_from or MediaStatus.READY
+    actions = [
+        VisualItem.status.set(restored.value),
+        VisualItem.archived_from.remove(),
+        VisualItem.updated_at.set(utcnow()),
+    ]
+    if restored is MediaStatus.READY:
+        actions.append(VisualItem.ready_track_id.set(visual.track_id))
+    ready()
+    with translated_errors():
+        try:
+            VisualItem(id=visual.id).update(
+                actions=actions, condition=VisualItem.status == MediaStatus.ARCHIVED.value
+            )
+        except UpdateError as error:
+            if error.cause_response_code == "ConditionalCheckFailedException":
+                raise Conflict("The visual is not archived.", code="VISUAL_NOT_ARCHIVED") from error
+            raise
+
+
+def _active_is(previous: str | None):
+    if previous is None:
+        return TrackItem.id.exists() & TrackItem.active_visual_id.does_not_exist()
+    return TrackItem.active_visual_id == previous

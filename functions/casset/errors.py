@@ -1,0 +1,60 @@
+"""Domain errors. Each carries a stable machine-readable code; the API maps them to HTTP in one place."""
+
+from http import HTTPStatus
+
+
+class DomainError(Exception):
+    status = HTTPStatus.BAD_REQUEST
+    code = "BAD_REQUEST"
+
+    def __init__(self, message: str, *, code: str | None = None, details: list[dict] | None = None):
+        super().__init__(message)
+        self.message = message
+        if code:
+            self.code = code
+        self.details = details or []
+
+
+class BadRequest(DomainError):
+    pass
+
+
+class Unauthorized(DomainError):
+    status = HTTPStatus.UNAUTHORIZED
+    code = "UNAUTHORIZED"
+
+
+class Forbidden(DomainError):
+    status = HTTPStatus.FORBIDDEN
+    code = "FORBIDDEN"
+
+
+class NotFound(DomainError):
+    status = HTTPStatus.NOT_FOUND
+    code = "NOT_FOUND"
+
+
+class Conflict(DomainError):
+    status = HTTPStatus.CONFLICT
+    code = "CONFLICT"
+
+
+class PayloadTooLarge(DomainError):
+    status = HTTPStatus.REQUEST_ENTITY_TOO_LARGE
+    code = "PAYLOAD_TOO_LARGE"
+
+
+class RateLimited(DomainError):
+    status = HTTPStatus.TOO_MANY_REQUESTS
+    code = "RATE_LIMITED"
+
+    def __init__(self, message: str, *, retry_after_sec: int):
+        super().__init__(message)
+        self.retry_after_sec = retry_after_sec
+
+
+class Unavailable(DomainError):
+    """A dependency refused or throttled us; the caller may retry."""
+
+    status = HTTPStatus.SERVICE_UNAVAILABLE
+    code = "UNAVAILABLE"

@@ -1,0 +1,1 @@
+"""Media inspection: container sniffing and PyAV probing of uploaded files."""

@@ -1,0 +1,345 @@
+"""Probe an uploaded media file with PyAV: validate it and extract what the pairing system needs.
+
+Pure functions of a local path: no AWS, no network. Every way a file can be unusable surfaces as
+`ProbeRejected` with a stable `reason` code; PyAV exceptions never escape.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from fractions import Fraction
+
+import av
+import av.error
+import numpy as np
+from av.audio.stream import AudioStream
+from av.container import InputContainer
+from av.sidedata.sidedata import Type as SideDataType
+from av.stream import Disposition
+from av.video.frame import VideoFrame
+from av.video.stream import VideoStream
+
+from casset.media.magic import AUDIO_CONTAINERS, HEAD_BYTES, VIDEO_CONTAINERS, sniff
+
+EMPTY_FILE = "EMPTY_FILE"
+TOO_LARGE = "TOO_LARGE"
+UNSUPPORTED_FORMAT = "UNSUPPORTED_FORMAT"
+CORRUPT = "CORRUPT"
+NO_VIDEO_STREAM = "NO_VIDEO_STREAM"
+NO_AUDIO_STREAM = "NO_AUDIO_STREAM"
+TOO_LONG = "TOO_LONG"
+DIMENSIONS_TOO_LARGE = "DIMENSIONS_TOO_LARGE"
+INVALID_DIMENSIONS = "INVALID_DIMENSIONS"
+INVALID_DURATION = "INVALID_DURATION"
+
+DEFAULT_MAX_SIZE_BYTES = 500 * 1024 * 1024
+
+POSTER_MAX_SIDE_PX = 720
+POSTER_JPEG_QSCALE = 4
+LUMINANCE_SAMPLE_COUNT = 8
+LUMINANCE_SAMPLE_MAX_SIDE_PX = 64
+MIN_DURATION_TOLERANCE_SEC = 0.05
+
+# Forcing the demuxer the magic bytes named stops FFmpeg's format probing from picking something else
+# (a playlist or concat script could make it open other files).
+_DEMUXER_BY_CONTAINER = {
+    "isobmff": "mov",
+    "ebml": "matroska",
+    "mp3": "mp3",
+    "adts": "aac",
+    "wav": "wav",
+    "flac": "flac",
+    "ogg": "ogg",
+}
+
+_PYAV_ERRORS = (av.error.FFmpegError, OSError, ValueError)
+
+
+class ProbeRejected(Exception):
+    """The file cannot be accepted. `reason` is a stable code; `message` is for humans."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(f"{reason}: {message}")
+        self.reason = reason
+        self.message = message
+
+
+@dataclass(frozen=True)
+class VideoProbe:
+    duration_sec: float
+    width_px: int  # display width: coded height when the clip is rotated by 90 or 270 degrees
+    height_px: int
+    fps: float | None
+    codec: str
+    rotation_deg: int  # clockwise rotation a player applies for display: 0, 90, 180 or 270
+    mean_luminance: float  # 0..1, averaged over frames sampled across the clip
+    poster_jpeg: bytes  # an early frame, upright, longest side at most POSTER_MAX_SIDE_PX
+    size_bytes: int
+
+
+@dataclass(frozen=True)
+class AudioProbe:
+    duration_sec: float
+    sample_rate: int
+    channels: int
+    codec: str
+    size_bytes: int
+
+
+def probe_video(
+    path: str | os.PathLike[str],
+    *,
+    max_duration_sec: float = 30.0,
+    max_side_px: int = 4096,
+    max_size_bytes: int = DEFAULT_MAX_SIZE_BYTES,
+) -> VideoProbe:
+    """Validate a visual clip and measure it. Raises ProbeRejected when it cannot be used."""
+    size_bytes = _checked_size(path, max_size_bytes)
+    container_kind = _checked_container(path, VIDEO_CONTAINERS, "a video")
+    max_pixels = max_side_px * max_side_px
+    with _open(path, container_kind, max_pixels=max_pixels) as container:
+        stream = _video_stream(container)
+        width, height = _checked_dimensions(stream, max_side_px)
+        fps = _frame_rate(stream)
+        tolerance = max(MIN_DURATION_TOLERANCE_SEC, 0.5 / fps) if fps else MIN_DURATION_TOLERANCE_SEC
+        duration = _checked_duration(container, stream, max_duration_sec, tolerance)
+        stream.codec_context.options = {"max_pixels": str(max_pixels)}
+        with _decode_errors_as_corrupt():
+            first_frame = _first_frame(container, stream)
+            _check_frame_dimensions(first_frame, max_side_px)
+            rotation = _rotation_deg(first_frame, stream)
+            poster = _poster_jpeg(first_frame, rotation)
+            mean_luminance = _mean_luminance(container, stream, duration, first_frame, max_side_px)
+        codec = stream.codec_context.codec.canonical_name
+    if rotation in (90, 270):
+        width, height = height, width
+    return VideoProbe(
+        duration_sec=duration,
+        width_px=width,
+        height_px=height,
+        fps=fps,
+        codec=codec,
+        rotation_deg=rotation,
+        mean_luminance=mean_luminance,
+        poster_jpeg=poster,
+        size_bytes=size_bytes,
+    )
+
+
+def probe_audio(
+    path: str | os.PathLike[str],
+    *,
+    max_duration_sec: float = 3600.0,
+    max_size_bytes: int = DEFAULT_MAX_SIZE_BYTES,
+) -> AudioProbe:
+    """Validate an audio track and measure it. Raises ProbeRejected when it cannot be used."""
+    size_bytes = _checked_size(path, max_size_bytes)
+    container_kind = _checked_container(path, AUDIO_CONTAINERS, "an audio")
+    with _open(path, container_kind) as container:
+        stream = _audio_stream(container)
+        duration = _checked_duration(container, stream, max_duration_sec, MIN_DURATION_TOLERANCE_SEC)
+        with _decode_errors_as_corrupt():
+            first_frame = next(container.decode(stream), None)
+        if first_frame is None:
+            raise ProbeRejected(CORRUPT, "no audio frame could be decoded")
+        codec_context = stream.codec_context
+        sample_rate = codec_context.sample_rate or first_frame.sample_rate
+        channels = codec_context.channels or first_frame.layout.nb_channels
+        codec = codec_context.codec.canonical_name
+    return AudioProbe(
+        duration_sec=duration,
+        sample_rate=sample_rate,
+        channels=channels,
+        codec=codec,
+        size_bytes=size_bytes,
+    )
+
+
+def _checked_size(path: str | os.PathLike[str], max_size_bytes: int) -> int:
+    size_bytes = os.stat(path).st_size
+    if size_bytes == 0:
+        raise ProbeRejected(EMPTY_FILE, "the file is empty")
+    if size_bytes > max_size_bytes:
+        raise ProbeRejected(TOO_LARGE, f"the file is {size_bytes} bytes; the limit is {max_size_bytes}")
+    return size_bytes
+
+
+def _checked_container(path: str | os.PathLike[str], accepted: frozenset[str], kind: str) -> str:
+    with open(path, "rb") as file:
+        head = file.read(HEAD_BYTES)
+    container_kind = sniff(head)
+    if container_kind not in accepted:
+        found = container_kind or "unrecognised data"
+        raise ProbeRejected(UNSUPPORTED_FORMAT, f"expected {kind} container, found {found}")
+    return container_kind
+
+
+def _open(path: str | os.PathLike[str], container_kind: str, *, max_pixels: int | None = None) -> InputContainer:
+    # max_pixels bounds what avformat_find_stream_info may decode while opening, before we see any header.
+    options = {"max_pixels": str(max_pixels)} if max_pixels else None
+    try:
+        return av.open(
+            os.fspath(path),
+            mode="r",
+            format=_DEMUXER_BY_CONTAINER[container_kind],
+            options=options,
+        )
+    except _PYAV_ERRORS as error:
+        raise ProbeRejected(CORRUPT, f"the container cannot be opened: {error}") from error
+
+
+def _video_stream(container: InputContainer) -> VideoStream:
+    # Cover art in an audio file is a one-frame "video" stream; it is not footage.
+    for stream in container.streams.video:
+        if not stream.disposition & Disposition.attached_pic and stream.codec_context is not None:
+            return stream
+    raise ProbeRejected(NO_VIDEO_STREAM, "the file has no video stream")
+
+
+def _audio_stream(container: InputContainer) -> AudioStream:
+    for stream in container.streams.audio:
+        if stream.codec_context is not None:
+            return stream
+    raise ProbeRejected(NO_AUDIO_STREAM, "the file has no audio stream")
+
+
+def _checked_dimensions(stream: VideoStream, max_side_px: int) -> tuple[int, int]:
+    width = stream.codec_context.width
+    height = stream.codec_context.height
+    if width <= 0 or height <= 0:
+        raise ProbeRejected(INVALID_DIMENSIONS, f"the video reports a size of {width}x{height}")
+    if width > max_side_px or height > max_side_px:
+        raise ProbeRejected(
+            DIMENSIONS_TOO_LARGE, f"the video is {width}x{height}; each side must be at most {max_side_px}"
+        )
+    return width, height
+
+
+def _check_frame_dimensions(frame: VideoFrame, max_side_px: int) -> None:
+    if frame.width > max_side_px or frame.height > max_side_px:
+        raise ProbeRejected(
+            DIMENSIONS_TOO_LARGE,
+            f"a frame is {frame.width}x{frame.height}; each side must be at most {max_side_px}",
+        )
+
+
+def _frame_rate(stream: VideoStream) -> float | None:
+    rate = stream.average_rate or stream.guessed_rate
+    if not rate or rate <= 0:
+        return None
+    return float(rate)
+
+
+def _checked_duration(
+    container: InputContainer,
+    stream: VideoStream | AudioStream,
+    max_duration_sec: float,
+    tolerance_sec: float,
+) -> float:
+    duration = _duration_sec(container, stream)
+    if duration is None or not math.isfinite(duration) or duration <= 0:
+        raise ProbeRejected(INVALID_DURATION, "the duration is unknown or not positive")
+    if duration > max_duration_sec + tolerance_sec:
+        raise ProbeRejected(TOO_LONG, f"the file lasts {duration:.2f} s; the limit is {max_duration_sec:g} s")
+    return duration
+
+
+def _duration_sec(container: InputContainer, stream: VideoStream | AudioStream) -> float | None:
+    if container.duration is not None and container.duration > 0:
+        return container.duration / av.time_base
+    if stream.duration is not None and stream.time_base is not None:
+        return float(stream.duration * stream.time_base)
+    return None
+
+
+@contextmanager
+def _decode_errors_as_corrupt() -> Iterator[None]:
+    try:
+        yield
+    except _PYAV_ERRORS as error:
+        raise ProbeRejected(CORRUPT, f"the media cannot be decoded: {error}") from error
+
+
+def _first_frame(container: InputContainer, stream: VideoStream) -> VideoFrame:
+    frame = next(container.decode(stream), None)
+    if frame is None:
+        raise ProbeRejected(CORRUPT, "no video frame could be decoded")
+    return frame
+
+
+def _rotation_deg(frame: VideoFrame, stream: VideoStream) -> int:
+    # FFmpeg copies the container display matrix onto decoded frames; VideoFrame.rotation reads it
+    # as a counter-clockwise angle in [-180, 180]. The stream's coded side data is the fallback.
+    if SideDataType.DISPLAYMATRIX in frame.side_data:
+        counter_clockwise = frame.rotation
+    else:
+        counter_clockwise = _stream_counter_clockwise_rotation(stream)
+    return round(-counter_clockwise / 90) % 4 * 90
+
+
+def _stream_counter_clockwise_rotation(stream: VideoStream) -> float:
+    matrix_bytes = stream.codec_context.coded_side_data.get("display_matrix")
+    if not matrix_bytes or len(matrix_bytes) < 36:
+        return 0.0
+    matrix = np.frombuffer(matrix_bytes[:36], dtype=np.int32)
+    # Same formula as FFmpeg's av_display_rotation_get.
+    return -math.degrees(math.atan2(float(matrix[1]), float(matrix[0])))
+
+
+def _scaled_size(width: int, height: int, max_side: int) -> tuple[int, int]:
+    scale = min(1.0, max_side / max(width, height))
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def _poster_jpeg(frame: VideoFrame, rotation_deg: int) -> bytes:
+    width, height = _scaled_size(frame.width, frame.height, POSTER_MAX_SIDE_PX)
+    rgb = frame.reformat(width=width, height=height, format="rgb24").to_ndarray()
+    if rotation_deg:
+        rgb = np.ascontiguousarray(np.rot90(rgb, k=-(rotation_deg // 90)))
+    upright = VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format="yuvj420p")
+    encoder = av.CodecContext.create("mjpeg", "w")
+    encoder.width = upright.width
+    encoder.height = upright.height
+    encoder.pix_fmt = "yuvj420p"
+    encoder.time_base = Fraction(1, 1)
+    encoder.qscale = POSTER_JPEG_QSCALE
+    packets = [*encoder.encode(upright), *encoder.encode(None)]
+    return b"".join(bytes(packet) for packet in packets)
+
+
+def _frame_luminance(frame: VideoFrame) -> float:
+    width, height = _scaled_size(frame.width, frame.height, LUMINANCE_SAMPLE_MAX_SIDE_PX)
+    luma = frame.reformat(width=width, height=height, format="gray").to_ndarray()
+    return float(luma.mean()) / 255.0
+
+
+def _mean_luminance(
+    container: InputContainer,
+    stream: VideoStream,
+    duration_sec: float,
+    first_frame: VideoFrame,
+    max_side_px: int,
+) -> float:
+    """Average luma over frames spread across the clip, one seek and one decoded frame per sample."""
+    start_pts = stream.start_time or 0
+    samples: dict[int | None, float] = {}
+    for index in range(LUMINANCE_SAMPLE_COUNT):
+        target_sec = duration_sec * (index + 0.5) / LUMINANCE_SAMPLE_COUNT
+        try:
+            container.seek(start_pts + int(target_sec / stream.time_base), stream=stream, backward=True)
+        except _PYAV_ERRORS:
+            # An unseekable file is still usable; measure what was reached.
+            break
+        frame = next(container.decode(stream), None)
+        if frame is None:
+            continue
+        _check_frame_dimensions(frame, max_side_px)
+        # Sparse keyframes make several seeks land on the same frame; count each frame once.
+        samples.setdefault(frame.pts, _frame_luminance(frame))
+    if not samples:
+        return _frame_luminance(first_frame)
+    return sum(samples.values()) / len(samples)

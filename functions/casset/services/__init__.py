@@ -1,0 +1,1 @@
+"""Use cases: each applies the rules and calls the data layer. Handlers call exactly one of these."""

@@ -1,0 +1,288 @@
+"""Generate small media files with PyAV so the test suite ships no binaries."""
+
+from __future__ import annotations
+
+import os
+import struct
+from collections.abc import Iterator
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+_CONTAINER_BY_SUFFIX = {
+    ".mp4": "mp4",
+    ".m4a": "mp4",
+    ".mov": "mov",
+    ".webm": "webm",
+    ".mkv": "matroska",
+    ".mp3": "mp3",
+    ".wav": "wav",
+    ".flac": "flac",
+    ".ogg": "ogg",
+    ".aac": "adts",
+}
+
+_DEFAULT_VIDEO_CODEC = {"webm": "libvpx-vp9"}
+_DEFAULT_AUDIO_CODEC = {"webm": "libopus", "matroska": "libopus"}
+
+_FAST_ENCODER_OPTIONS = {
+    "libx264": {"preset": "ultrafast", "crf": "35"},
+    "libvpx": {"deadline": "realtime", "cpu-used": "8", "lag-in-frames": "0"},
+    "libvpx-vp9": {"deadline": "realtime", "cpu-used": "8", "lag-in-frames": "0"},
+}
+
+_AUDIO_CODECS_BY_SUFFIX = {
+    ".mp3": ("libmp3lame",),
+    ".wav": ("pcm_s16le",),
+    ".m4a": ("aac",),
+    ".flac": ("flac",),
+    ".ogg": ("libvorbis", "libopus"),
+    ".aac": ("aac",),
+}
+
+_OPUS_SAMPLE_RATES = frozenset({8000, 12000, 16000, 24000, 48000})
+_AUDIO_FRAME_SAMPLES = 1024
+
+_IDENTITY_MATRIX = (0x00010000, 0, 0, 0, 0x00010000, 0, 0, 0, 0x40000000)
+_TKHD_MATRIX_OFFSET_BY_VERSION = {0: 40, 1: 52}
+_FIXED_16_16_ONE = 0x00010000
+
+
+def make_video(
+    path: str | os.PathLike[str],
+    *,
+    seconds: float = 2.0,
+    width: int = 180,
+    height: int = 320,
+    fps: int = 24,
+    codec: str | None = None,
+    container: str | None = None,
+    brightness: float = 0.5,
+    with_audio: bool = False,
+) -> Path:
+    """Encode a clip of roughly `brightness` luminance with a bar sweeping across it.
+
+    `codec` defaults to libx264, or libvpx-vp9 for WebM; `container` defaults to the one the suffix names.
+    """
+    path = Path(path)
+    container_format = container or _CONTAINER_BY_SUFFIX[path.suffix.lower()]
+    video_codec = codec or _DEFAULT_VIDEO_CODEC.get(container_format, "libx264")
+    frame_count = max(1, round(seconds * fps))
+    with av.open(str(path), mode="w", format=container_format) as output:
+        video = output.add_stream(video_codec, rate=Fraction(fps), options=_FAST_ENCODER_OPTIONS.get(video_codec))
+        video.width = width
+        video.height = height
+        video.pix_fmt = "yuv420p"
+        audio = None
+        if with_audio:
+            audio_codec = _DEFAULT_AUDIO_CODEC.get(container_format, "aac")
+            audio = output.add_stream(audio_codec, rate=48000, layout="stereo")
+        for index in range(frame_count):
+            pixels = _video_frame_pixels(index, frame_count, width, height, brightness)
+            frame = av.VideoFrame.from_ndarray(pixels, format="rgb24")
+            frame.pts = index
+            frame.time_base = Fraction(1, fps)
+            output.mux(video.encode(frame))
+        output.mux(video.encode(None))
+        if audio is not None:
+            _encode_sine(output, audio, seconds=frame_count / fps, channels=2, freq=440.0)
+    return path
+
+
+def make_audio(
+    path: str | os.PathLike[str],
+    *,
+    seconds: float = 3.0,
+    sample_rate: int = 44100,
+    channels: int = 2,
+    freq: float = 440.0,
+) -> Path:
+    """Encode a sine tone in the format the suffix names (.mp3 .wav .m4a .flac .ogg .aac).
+
+    Skips the calling test when this FFmpeg build has no encoder for the format.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    codec_name = _first_available_encoder(_AUDIO_CODECS_BY_SUFFIX[suffix])
+    if codec_name is None:
+        pytest.skip(f"no encoder for {suffix} in this FFmpeg build")
+    if codec_name == "libopus" and sample_rate not in _OPUS_SAMPLE_RATES:
+        pytest.skip(f"libopus cannot encode at {sample_rate} Hz")
+    return _write_tone(
+        path,
+        container_format=_CONTAINER_BY_SUFFIX[suffix],
+        codec_name=codec_name,
+        seconds=seconds,
+        sample_rate=sample_rate,
+        channels=channels,
+        freq=freq,
+    )
+
+
+def make_audio_only_mp4(path: str | os.PathLike[str], seconds: float = 2.0) -> Path:
+    """An MP4 whose only stream is AAC: valid media, but not a visual."""
+    return _write_tone(
+        Path(path), container_format="mp4", codec_name="aac", seconds=seconds, sample_rate=44100, channels=2
+    )
+
+
+def make_corrupt_mp4(path: str | os.PathLike[str]) -> Path:
+    """A genuine `ftyp` box followed by noise: passes magic sniffing, but no demuxer can use it."""
+    path = Path(path)
+    ftyp_payload = b"isom" + struct.pack(">I", 0x200) + b"isomiso2avc1mp41"
+    ftyp_box = struct.pack(">I", 8 + len(ftyp_payload)) + b"ftyp" + ftyp_payload
+    noise = np.random.default_rng(seed=7).integers(0, 256, size=4096, dtype=np.uint8).tobytes()
+    path.write_bytes(ftyp_box + noise)
+    return path
+
+
+def make_mp4_with_undecodable_frames(path: str | os.PathLike[str]) -> Path:
+    """A well-formed MP4 whose sample data is zeroed: the container opens, no frame decodes."""
+    path = Path(path)
+    make_video(path, seconds=0.5, width=64, height=64, fps=8)
+    data = bytearray(path.read_bytes())
+    for box_type, payload_start, box_end in _iter_boxes(data, 0, len(data)):
+        if box_type == b"mdat":
+            data[payload_start:box_end] = bytes(box_end - payload_start)
+    path.write_bytes(bytes(data))
+    return path
+
+
+def set_mp4_rotation(path: str | os.PathLike[str], degrees: int) -> Path:
+    """Rewrite the video track's tkhd display matrix in place so players rotate it `degrees` clockwise."""
+    path = Path(path)
+    if degrees % 90:
+        raise ValueError(f"rotation must be a multiple of 90, got {degrees}")
+    data = bytearray(path.read_bytes())
+    tkhd_payload_start = _video_tkhd_payload_start(data)
+    version = data[tkhd_payload_start]
+    matrix_start = tkhd_payload_start + _TKHD_MATRIX_OFFSET_BY_VERSION[version]
+    width, height = (
+        value >> 16 for value in struct.unpack_from(">II", data, matrix_start + len(_IDENTITY_MATRIX) * 4)
+    )
+    matrix = _clockwise_rotation_matrix(degrees % 360, width, height)
+    struct.pack_into(">9i", data, matrix_start, *matrix)
+    path.write_bytes(bytes(data))
+    return path
+
+
+def _video_frame_pixels(index: int, frame_count: int, width: int, height: int, brightness: float) -> np.ndarray:
+    base = round(np.clip(brightness, 0.0, 1.0) * 255)
+    pixels = np.full((height, width, 3), base, dtype=np.uint8)
+    # A faint moving bar keeps the encoder honest (frames differ) without moving the mean luminance far.
+    bar_width = max(2, width // 8)
+    bar_start = (index * width) // max(1, frame_count) % width
+    bar_value = base - 40 if base > 127 else base + 40
+    pixels[:, bar_start : bar_start + bar_width, :] = bar_value
+    return pixels
+
+
+def _write_tone(
+    path: Path,
+    *,
+    container_format: str,
+    codec_name: str,
+    seconds: float,
+    sample_rate: int,
+    channels: int,
+    freq: float = 440.0,
+) -> Path:
+    with av.open(str(path), mode="w", format=container_format) as output:
+        stream = output.add_stream(codec_name, rate=sample_rate, layout=_layout_name(channels))
+        _encode_sine(output, stream, seconds=seconds, channels=channels, freq=freq)
+    return path
+
+
+def _encode_sine(
+    output: av.container.OutputContainer,
+    stream: av.audio.stream.AudioStream,
+    *,
+    seconds: float,
+    channels: int,
+    freq: float,
+) -> None:
+    sample_rate = stream.codec_context.sample_rate
+    total_samples = round(seconds * sample_rate)
+    layout = _layout_name(channels)
+    for start in range(0, total_samples, _AUDIO_FRAME_SAMPLES):
+        count = min(_AUDIO_FRAME_SAMPLES, total_samples - start)
+        times = (np.arange(start, start + count) / sample_rate).astype(np.float32)
+        tone = (0.4 * np.sin(2 * np.pi * freq * times)).astype(np.float32)
+        frame = av.AudioFrame.from_ndarray(np.tile(tone, (channels, 1)), format="fltp", layout=layout)
+        frame.sample_rate = sample_rate
+        frame.pts = start
+        frame.time_base = Fraction(1, sample_rate)
+        output.mux(stream.encode(frame))
+    output.mux(stream.encode(None))
+
+
+def _layout_name(channels: int) -> str:
+    return {1: "mono", 2: "stereo"}.get(channels, f"{channels}c")
+
+
+def _first_available_encoder(candidates: tuple[str, ...]) -> str | None:
+    for name in candidates:
+        try:
+            av.Codec(name, "w")
+        except av.codec.codec.UnknownCodecError:
+            continue
+        return name
+    return None
+
+
+def _clockwise_rotation_matrix(degrees: int, width: int, height: int) -> tuple[int, ...]:
+    one = _FIXED_16_16_ONE
+    a, b, c, d, tx, ty = {
+        0: (1, 0, 0, 1, 0, 0),
+        90: (0, 1, -1, 0, height, 0),
+        180: (-1, 0, 0, -1, width, height),
+        270: (0, -1, 1, 0, 0, width),
+    }[degrees]
+    return (a * one, b * one, 0, c * one, d * one, 0, tx * one, ty * one, _IDENTITY_MATRIX[-1])
+
+
+def _video_tkhd_payload_start(data: bytearray) -> int:
+    for moov_type, moov_start, moov_end in _iter_boxes(data, 0, len(data)):
+        if moov_type != b"moov":
+            continue
+        for trak_type, trak_start, trak_end in _iter_boxes(data, moov_start, moov_end):
+            if trak_type != b"trak":
+                continue
+            tkhd_start = None
+            handler = None
+            for child_type, child_start, child_end in _iter_boxes(data, trak_start, trak_end):
+                if child_type == b"tkhd":
+                    tkhd_start = child_start
+                elif child_type == b"mdia":
+                    handler = _handler_type(data, child_start, child_end)
+            if handler == b"vide" and tkhd_start is not None:
+                return tkhd_start
+    raise ValueError("no video track header found in the file")
+
+
+def _handler_type(data: bytearray, mdia_start: int, mdia_end: int) -> bytes | None:
+    for child_type, child_start, _ in _iter_boxes(data, mdia_start, mdia_end):
+        if child_type == b"hdlr":
+            # version/flags (4) and pre_defined (4) precede the handler type.
+            return bytes(data[child_start + 8 : child_start + 12])
+    return None
+
+
+def _iter_boxes(data: bytearray, start: int, end: int) -> Iterator[tuple[bytes, int, int]]:
+    """Yield (type, payload start, box end) for each ISO BMFF box between `start` and `end`."""
+    position = start
+    while position + 8 <= end:
+        size, box_type = struct.unpack_from(">I4s", data, position)
+        header_size = 8
+        if size == 1:
+            (size,) = struct.unpack_from(">Q", data, position + 8)
+            header_size = 16
+        elif size == 0:
+            size = end - position
+        if size < header_size or position + size > end:
+            return
+        yield box_type, position + header_size, position + size
+        position += size
