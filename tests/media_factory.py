@@ -11,6 +11,8 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
+from av.audio.stream import AudioStream
+from av.video.stream import VideoStream
 
 _CONTAINER_BY_SUFFIX = {
     ".mp4": "mp4",
@@ -50,6 +52,11 @@ _IDENTITY_MATRIX = (0x00010000, 0, 0, 0, 0x00010000, 0, 0, 0, 0x40000000)
 _TKHD_MATRIX_OFFSET_BY_VERSION = {0: 40, 1: 52}
 _FIXED_16_16_ONE = 0x00010000
 
+_EBML_DEFAULT_DURATION_ID = b"\x23\xe3\x83"
+_EBML_VOID_ID = b"\xec"
+_JPEG_START = b"\xff\xd8"
+_JPEG_END = b"\xff\xd9"
+
 
 def make_video(
     path: str | os.PathLike[str],
@@ -62,6 +69,7 @@ def make_video(
     container: str | None = None,
     brightness: float = 0.5,
     with_audio: bool = False,
+    container_options: dict[str, str] | None = None,
 ) -> Path:
     """Encode a clip of roughly `brightness` luminance with a bar sweeping across it.
 
@@ -71,15 +79,20 @@ def make_video(
     container_format = container or _CONTAINER_BY_SUFFIX[path.suffix.lower()]
     video_codec = codec or _DEFAULT_VIDEO_CODEC.get(container_format, "libx264")
     frame_count = max(1, round(seconds * fps))
-    with av.open(str(path), mode="w", format=container_format) as output:
-        video = output.add_stream(video_codec, rate=Fraction(fps), options=_FAST_ENCODER_OPTIONS.get(video_codec))
+    with av.open(
+        str(path), mode="w", format=container_format, container_options=container_options or {}
+    ) as output:
+        encoder_options = _FAST_ENCODER_OPTIONS.get(video_codec)
+        video = output.add_stream(video_codec, rate=Fraction(fps), options=encoder_options)
+        assert isinstance(video, VideoStream)
         video.width = width
         video.height = height
-        video.pix_fmt = "yuv420p"
-        audio = None
+        video.pix_fmt = "yuvj420p" if video_codec == "mjpeg" else "yuv420p"
+        audio: AudioStream | None = None
         if with_audio:
             audio_codec = _DEFAULT_AUDIO_CODEC.get(container_format, "aac")
             audio = output.add_stream(audio_codec, rate=48000, layout="stereo")
+            assert isinstance(audio, AudioStream)
         for index in range(frame_count):
             pixels = _video_frame_pixels(index, frame_count, width, height, brightness)
             frame = av.VideoFrame.from_ndarray(pixels, format="rgb24")
@@ -151,6 +164,45 @@ def make_mp4_with_undecodable_frames(path: str | os.PathLike[str]) -> Path:
     return path
 
 
+def make_live_webm(path: str | os.PathLike[str], *, seconds: float = 2.0) -> Path:
+    """A WebM written the way browsers' MediaRecorder writes it: no duration in any header."""
+    return make_video(path, seconds=seconds, width=64, height=64, container_options={"live": "1"})
+
+
+def make_webm_without_any_duration(path: str | os.PathLike[str]) -> Path:
+    """A one-frame live WebM that also lacks DefaultDuration, so not even its packets span any time."""
+    path = make_video(path, seconds=0.04, width=16, height=16, fps=25, container_options={"live": "1"})
+    data = bytearray(path.read_bytes())
+    start = data.find(_EBML_DEFAULT_DURATION_ID)
+    if start < 0:
+        raise ValueError("no DefaultDuration element found")
+    size_byte = data[start + len(_EBML_DEFAULT_DURATION_ID)]
+    if not size_byte & 0x80:
+        raise ValueError("the DefaultDuration element's size is not a one-byte vint")
+    element_length = len(_EBML_DEFAULT_DURATION_ID) + 1 + (size_byte & 0x7F)
+    data[start : start + element_length] = _ebml_void(element_length)
+    path.write_bytes(bytes(data))
+    return path
+
+
+def make_mkv_without_dimensions(path: str | os.PathLike[str]) -> Path:
+    """A Matroska MJPEG clip whose track says 0x0 and whose frames are blanked, so nothing reveals a size."""
+    path = make_video(path, seconds=0.125, width=16, height=16, codec="mjpeg")
+    data = bytearray(path.read_bytes())
+    pixel_size = b"\xb0\x81\x10\xba\x81\x10"  # PixelWidth 16, PixelHeight 16
+    start = data.find(pixel_size)
+    if start < 0:
+        raise ValueError("no PixelWidth/PixelHeight pair of 16x16 found")
+    data[start : start + len(pixel_size)] = b"\xb0\x81\x00\xba\x81\x00"
+    position = 0
+    while (jpeg_start := data.find(_JPEG_START, position)) >= 0:
+        jpeg_end = data.find(_JPEG_END, jpeg_start) + len(_JPEG_END)
+        data[jpeg_start:jpeg_end] = bytes(jpeg_end - jpeg_start)
+        position = jpeg_end
+    path.write_bytes(bytes(data))
+    return path
+
+
 def set_mp4_rotation(path: str | os.PathLike[str], degrees: int) -> Path:
     """Rewrite the video track's tkhd display matrix in place so players rotate it `degrees` clockwise."""
     path = Path(path)
@@ -169,7 +221,9 @@ def set_mp4_rotation(path: str | os.PathLike[str], degrees: int) -> Path:
     return path
 
 
-def _video_frame_pixels(index: int, frame_count: int, width: int, height: int, brightness: float) -> np.ndarray:
+def _video_frame_pixels(
+    index: int, frame_count: int, width: int, height: int, brightness: float
+) -> np.ndarray:
     base = round(np.clip(brightness, 0.0, 1.0) * 255)
     pixels = np.full((height, width, 3), base, dtype=np.uint8)
     # A faint moving bar keeps the encoder honest (frames differ) without moving the mean luminance far.
@@ -192,13 +246,14 @@ def _write_tone(
 ) -> Path:
     with av.open(str(path), mode="w", format=container_format) as output:
         stream = output.add_stream(codec_name, rate=sample_rate, layout=_layout_name(channels))
+        assert isinstance(stream, AudioStream)
         _encode_sine(output, stream, seconds=seconds, channels=channels, freq=freq)
     return path
 
 
 def _encode_sine(
     output: av.container.OutputContainer,
-    stream: av.audio.stream.AudioStream,
+    stream: AudioStream,
     *,
     seconds: float,
     channels: int,
@@ -217,6 +272,11 @@ def _encode_sine(
         frame.time_base = Fraction(1, sample_rate)
         output.mux(stream.encode(frame))
     output.mux(stream.encode(None))
+
+
+def _ebml_void(length: int) -> bytes:
+    payload_length = length - len(_EBML_VOID_ID) - 1
+    return _EBML_VOID_ID + bytes([0x80 | payload_length]) + bytes(payload_length)
 
 
 def _layout_name(channels: int) -> str:

@@ -8,7 +8,9 @@ from casset.media_types import MediaType
 
 _ID = r"[0-9a-z]{26}"
 _EXT = r"[a-z0-9]{2,5}"
-_UPLOAD = re.compile(rf"^uploads/(?P<category>video|audio|image)/(?P<user>[^/]+)/(?P<upload>{_ID})\.(?P<ext>{_EXT})$")
+_UPLOAD = re.compile(
+    rf"^uploads/(?P<category>video|audio|image)/(?P<user>[^/]+)/(?P<upload>{_ID})\.(?P<ext>{_EXT})$"
+)
 _VISUAL_SOURCE = re.compile(rf"^visuals/(?P<track>{_ID})/(?P<visual>{_ID})/source\.(?P<ext>{_EXT})$")
 _TRACK_AUDIO = re.compile(rf"^tracks/(?P<track>{_ID})/audio/(?P<upload>{_ID})\.(?P<ext>{_EXT})$")
 

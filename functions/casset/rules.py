@@ -11,7 +11,9 @@ HOOK_MAX_SEC = 30.0
 HOOK_DEFAULT_SEC = 15.0
 
 _HANDLE = re.compile(r"^[a-z0-9_][a-z0-9_.]{2,29}$")
-RESERVED_HANDLES = frozenset({"admin", "api", "casset", "help", "root", "settings", "studio", "support", "swagger"})
+RESERVED_HANDLES = frozenset(
+    {"admin", "api", "casset", "help", "root", "settings", "studio", "support", "swagger"}
+)
 
 
 @dataclass(frozen=True)
@@ -85,7 +87,9 @@ def can_see(caller: Caller, track: Track, visual: Visual) -> bool:
 
 def check_can_activate(visual: Visual) -> None:
     if visual.status is MediaStatus.ARCHIVED:
-        raise Conflict("An archived visual cannot be made active; unarchive it first.", code="VISUAL_ARCHIVED")
+        raise Conflict(
+            "An archived visual cannot be made active; unarchive it first.", code="VISUAL_ARCHIVED"
+        )
     if visual.status is not MediaStatus.READY:
         raise Conflict(
             f"Only a READY visual can be made active; this one is {visual.status.value}.",

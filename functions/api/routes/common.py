@@ -34,8 +34,4 @@ def caller(router: APIGatewayHttpRouter) -> Caller:
 
 
 def created(body: BaseModel) -> Response:
-    return Response(
-        status_code=HTTPStatus.CREATED,
-        content_type=content_types.APPLICATION_JSON,
-        body=body.model_dump_json(by_alias=True),
-    )
+    return Response(status_code=HTTPStatus.CREATED, content_type=content_types.APPLICATION_JSON, body=body)

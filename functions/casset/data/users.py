@@ -57,7 +57,9 @@ def create_user(user_id: str, handle: str, display_name: str, bio: str | None, i
     try:
         with translated_errors(), transaction() as writer:
             writer.save(item, condition=UserItem.id.does_not_exist())
-            writer.save(HandleItem(handle=handle, user_id=user_id), condition=HandleItem.handle.does_not_exist())
+            writer.save(
+                HandleItem(handle=handle, user_id=user_id), condition=HandleItem.handle.does_not_exist()
+            )
     except TransactWriteError as error:
         user_exists, handle_taken = (code == "ConditionalCheckFailed" for code in cancellation_codes(error))
         if user_exists:

@@ -260,7 +260,9 @@ def archive(visual: Visual) -> None:
                     condition=TrackItem.active_visual_id == visual.id,
                 )
     except TransactWriteError as error:
-        raise Conflict("The visual changed meanwhile; fetch it and try again.", code="VISUAL_CHANGED") from error
+        raise Conflict(
+            "The visual changed meanwhile; fetch it and try again.", code="VISUAL_CHANGED"
+        ) from error
 
 
 def unarchive(visual: Visual) -> None:

@@ -39,7 +39,8 @@ INVALID_DURATION = "INVALID_DURATION"
 DEFAULT_MAX_SIZE_BYTES = 500 * 1024 * 1024
 
 POSTER_MAX_SIDE_PX = 720
-POSTER_JPEG_QSCALE = 4
+# MJPEG quantiser (2 best .. 31 worst), pinned through qmin/qmax: PyAV's `qscale` is only the flag.
+POSTER_JPEG_QUANTISER = 5
 LUMINANCE_SAMPLE_COUNT = 8
 LUMINANCE_SAMPLE_MAX_SIDE_PX = 64
 MIN_DURATION_TOLERANCE_SEC = 0.05
@@ -106,7 +107,13 @@ def probe_video(
         width, height = _checked_dimensions(stream, max_side_px)
         fps = _frame_rate(stream)
         tolerance = max(MIN_DURATION_TOLERANCE_SEC, 0.5 / fps) if fps else MIN_DURATION_TOLERANCE_SEC
-        duration = _checked_duration(container, stream, max_duration_sec, tolerance)
+        duration = _checked_duration(
+            _measured_duration_sec(
+                path, container_kind, container, stream, max_duration_sec + tolerance, max_pixels
+            ),
+            max_duration_sec,
+            tolerance,
+        )
         stream.codec_context.options = {"max_pixels": str(max_pixels)}
         with _decode_errors_as_corrupt():
             first_frame = _first_frame(container, stream)
@@ -141,7 +148,14 @@ def probe_audio(
     container_kind = _checked_container(path, AUDIO_CONTAINERS, "an audio")
     with _open(path, container_kind) as container:
         stream = _audio_stream(container)
-        duration = _checked_duration(container, stream, max_duration_sec, MIN_DURATION_TOLERANCE_SEC)
+        tolerance = MIN_DURATION_TOLERANCE_SEC
+        duration = _checked_duration(
+            _measured_duration_sec(
+                path, container_kind, container, stream, max_duration_sec + tolerance, None
+            ),
+            max_duration_sec,
+            tolerance,
+        )
         with _decode_errors_as_corrupt():
             first_frame = next(container.decode(stream), None)
         if first_frame is None:
@@ -178,7 +192,9 @@ def _checked_container(path: str | os.PathLike[str], accepted: frozenset[str], k
     return container_kind
 
 
-def _open(path: str | os.PathLike[str], container_kind: str, *, max_pixels: int | None = None) -> InputContainer:
+def _open(
+    path: str | os.PathLike[str], container_kind: str, *, max_pixels: int | None = None
+) -> InputContainer:
     # max_pixels bounds what avformat_find_stream_info may decode while opening, before we see any header.
     options = {"max_pixels": str(max_pixels)} if max_pixels else None
     try:
@@ -189,7 +205,7 @@ def _open(path: str | os.PathLike[str], container_kind: str, *, max_pixels: int 
             options=options,
         )
     except _PYAV_ERRORS as error:
-        raise ProbeRejected(CORRUPT, f"the container cannot be opened: {error}") from error
+        raise ProbeRejected(CORRUPT, f"the container cannot be opened: {_describe(error)}") from error
 
 
 def _video_stream(container: InputContainer) -> VideoStream:
@@ -234,26 +250,56 @@ def _frame_rate(stream: VideoStream) -> float | None:
     return float(rate)
 
 
-def _checked_duration(
+def _checked_duration(duration_sec: float | None, max_duration_sec: float, tolerance_sec: float) -> float:
+    if duration_sec is None or not math.isfinite(duration_sec) or duration_sec <= 0:
+        raise ProbeRejected(INVALID_DURATION, "the duration is unknown or not positive")
+    if duration_sec > max_duration_sec + tolerance_sec:
+        raise ProbeRejected(
+            TOO_LONG, f"the file lasts {duration_sec:.2f} s; the limit is {max_duration_sec:g} s"
+        )
+    return duration_sec
+
+
+def _measured_duration_sec(
+    path: str | os.PathLike[str],
+    container_kind: str,
     container: InputContainer,
     stream: VideoStream | AudioStream,
-    max_duration_sec: float,
-    tolerance_sec: float,
-) -> float:
-    duration = _duration_sec(container, stream)
-    if duration is None or not math.isfinite(duration) or duration <= 0:
-        raise ProbeRejected(INVALID_DURATION, "the duration is unknown or not positive")
-    if duration > max_duration_sec + tolerance_sec:
-        raise ProbeRejected(TOO_LONG, f"the file lasts {duration:.2f} s; the limit is {max_duration_sec:g} s")
-    return duration
-
-
-def _duration_sec(container: InputContainer, stream: VideoStream | AudioStream) -> float | None:
+    scan_limit_sec: float,
+    max_pixels: int | None,
+) -> float | None:
     if container.duration is not None and container.duration > 0:
         return container.duration / av.time_base
-    if stream.duration is not None and stream.time_base is not None:
+    if stream.duration is not None and stream.duration > 0 and stream.time_base is not None:
         return float(stream.duration * stream.time_base)
-    return None
+    # Live-style WebM (browser MediaRecorder) carries no duration anywhere in its headers.
+    return _duration_from_packets(path, container_kind, stream.index, scan_limit_sec, max_pixels)
+
+
+def _duration_from_packets(
+    path: str | os.PathLike[str],
+    container_kind: str,
+    stream_index: int,
+    scan_limit_sec: float,
+    max_pixels: int | None,
+) -> float | None:
+    """Span of the packet timestamps, read without decoding; stops once it passes `scan_limit_sec`."""
+    first_pts: int | None = None
+    end_pts: int | None = None
+    # A separate container, so the caller's is still positioned at the first packet.
+    with _open(path, container_kind, max_pixels=max_pixels) as scan, _decode_errors_as_corrupt():
+        stream = scan.streams[stream_index]
+        for packet in scan.demux(stream):
+            if packet.pts is None:
+                continue
+            first_pts = packet.pts if first_pts is None else min(first_pts, packet.pts)
+            packet_end = packet.pts + (packet.duration or 0)
+            end_pts = packet_end if end_pts is None else max(end_pts, packet_end)
+            if float((end_pts - first_pts) * stream.time_base) > scan_limit_sec:
+                break
+        if first_pts is None or end_pts is None:
+            return None
+        return float((end_pts - first_pts) * stream.time_base)
 
 
 @contextmanager
@@ -261,7 +307,12 @@ def _decode_errors_as_corrupt() -> Iterator[None]:
     try:
         yield
     except _PYAV_ERRORS as error:
-        raise ProbeRejected(CORRUPT, f"the media cannot be decoded: {error}") from error
+        raise ProbeRejected(CORRUPT, f"the media cannot be decoded: {_describe(error)}") from error
+
+
+def _describe(error: Exception) -> str:
+    # FFmpeg's strerror without the local path it names; the chained exception keeps the detail for logs.
+    return getattr(error, "strerror", None) or type(error).__name__
 
 
 def _first_frame(container: InputContainer, stream: VideoStream) -> VideoFrame:
@@ -274,6 +325,7 @@ def _first_frame(container: InputContainer, stream: VideoStream) -> VideoFrame:
 def _rotation_deg(frame: VideoFrame, stream: VideoStream) -> int:
     # FFmpeg copies the container display matrix onto decoded frames; VideoFrame.rotation reads it
     # as a counter-clockwise angle in [-180, 180]. The stream's coded side data is the fallback.
+    counter_clockwise: float
     if SideDataType.DISPLAYMATRIX in frame.side_data:
         counter_clockwise = frame.rotation
     else:
@@ -306,7 +358,7 @@ def _poster_jpeg(frame: VideoFrame, rotation_deg: int) -> bytes:
     encoder.height = upright.height
     encoder.pix_fmt = "yuvj420p"
     encoder.time_base = Fraction(1, 1)
-    encoder.qscale = POSTER_JPEG_QSCALE
+    encoder.qmin = encoder.qmax = POSTER_JPEG_QUANTISER
     packets = [*encoder.encode(upright), *encoder.encode(None)]
     return b"".join(bytes(packet) for packet in packets)
 

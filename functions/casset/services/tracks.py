@@ -128,4 +128,3 @@ def _adopt_cover(caller: Caller, track_id: str, upload_key: str) -> str:
     cover_key = keys.track_cover(track_id, upload_id, kind)
     storage.copy(upload_key, cover_key, kind.content_type)
     return cover_key
-

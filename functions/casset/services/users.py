@@ -11,7 +11,9 @@ from casset.services import uploads
 
 
 def create_profile(caller: Caller, handle: str, display_name: str, bio: str | None, is_artist: bool) -> User:
-    return users_data.create_user(caller.require_user(), normalise_handle(handle), display_name, bio, is_artist)
+    return users_data.create_user(
+        caller.require_user(), normalise_handle(handle), display_name, bio, is_artist
+    )
 
 
 def my_profile(caller: Caller) -> User:

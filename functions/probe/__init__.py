@@ -1,0 +1,1 @@
+"""The probe function: S3 ObjectCreated events for uploaded visuals and track audio."""

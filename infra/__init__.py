@@ -1,0 +1,1 @@
+"""Infrastructure helpers: SAM translation (infra.translate) and the local stack (infra.local)."""

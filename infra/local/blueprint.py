@@ -1,0 +1,196 @@
+"""What the local stack needs to know, read from template.yaml itself (after SAM translation), so the
+local tables, bucket, routes, function environments and S3 triggers cannot drift from production."""
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from infra.translate import load_template, translated
+
+ACCOUNT_ID = "123456789012"
+REGION = "us-east-1"
+LOCAL_PARAMETERS = {
+    "Stage": "local",
+    "JwtIssuer": "casset-local",
+    "JwtAudience": "casset-local-api",
+    "CorsAllowOrigins": "*",
+    "LogLevel": "INFO",
+    "AWS::AccountId": ACCOUNT_ID,
+    "AWS::Region": REGION,
+    "AWS::StackName": "casset-local",
+    "AWS::Partition": "aws",
+    "AWS::URLSuffix": "amazonaws.com",
+}
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    logical_id: str
+    handler: str  # "module.attribute", importable with the CodeUri directory on sys.path
+    code_uri: str
+    environment: dict[str, str]
+    timeout_sec: int
+    memory_mb: int
+
+
+@dataclass(frozen=True)
+class RouteSpec:
+    method: str
+    path: str  # API Gateway form: /api/tracks/{trackId}
+    function: str
+    authorized: bool
+
+
+@dataclass(frozen=True)
+class S3Trigger:
+    function: str
+    events: tuple[str, ...]
+    prefix: str
+    suffix: str
+
+
+@dataclass(frozen=True)
+class BucketSpec:
+    logical_id: str
+    name: str
+    cors_rules: list[dict[str, Any]]
+    triggers: list[S3Trigger]
+
+
+@dataclass(frozen=True)
+class Blueprint:
+    functions: dict[str, FunctionSpec]
+    routes: list[RouteSpec]
+    tables: dict[str, dict[str, Any]]  # physical name -> AWS::DynamoDB::Table properties
+    buckets: list[BucketSpec]
+    cors: dict[str, Any]
+    jwt_issuer: str
+    jwt_audience: list[str]
+    physical_names: dict[str, str] = field(default_factory=dict)
+
+
+def resolve(value: Any, names: dict[str, str]) -> Any:
+    """Evaluate the few intrinsics the template uses, with the local parameters."""
+    if isinstance(value, dict) and len(value) == 1:
+        ((function, argument),) = value.items()
+        if function == "Ref":
+            return names.get(argument) or _parameter(argument)
+        if function == "Fn::Sub":
+            text = argument if isinstance(argument, str) else argument[0]
+            return re.sub(r"\$\{([^}]+)\}", lambda m: _sub(m.group(1), names), text)
+        if function == "Fn::GetAtt":
+            logical_id, attribute = argument if isinstance(argument, list) else argument.split(".", 1)
+            return _attribute(logical_id, attribute, names)
+    if isinstance(value, dict):
+        return {key: resolve(item, names) for key, item in value.items()}
+    if isinstance(value, list):
+        return [resolve(item, names) for item in value]
+    return value
+
+
+def _parameter(name: str) -> Any:
+    value = LOCAL_PARAMETERS[name]
+    return value.split(",") if name in {"JwtAudience", "CorsAllowOrigins"} else value
+
+
+def _sub(expression: str, names: dict[str, str]) -> str:
+    if "." in expression:
+        logical_id, attribute = expression.split(".", 1)
+        return _attribute(logical_id, attribute, names)
+    return str(names.get(expression) or LOCAL_PARAMETERS[expression])
+
+
+def _attribute(logical_id: str, attribute: str, names: dict[str, str]) -> str:
+    name = names[logical_id]
+    if attribute == "Arn" and logical_id in names:
+        return f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{name}"
+    return name
+
+
+@lru_cache(maxsize=1)
+def blueprint() -> Blueprint:
+    raw = load_template()
+    cfn = translated(parameters=tuple((k, v) for k, v in LOCAL_PARAMETERS.items() if "::" not in k))
+    resources = cfn["Resources"]
+    names: dict[str, str] = {}
+    for logical_id, resource in resources.items():
+        if resource["Type"] == "AWS::DynamoDB::Table":
+            names[logical_id] = f"casset-local-{logical_id}"
+        elif resource["Type"] == "AWS::Lambda::Function":
+            names[logical_id] = f"casset-local-{logical_id}"
+    for logical_id, resource in resources.items():
+        if resource["Type"] == "AWS::S3::Bucket":
+            names[logical_id] = resolve(resource["Properties"]["BucketName"], names)
+
+    functions = {}
+    for logical_id, resource in raw["Resources"].items():
+        if resource["Type"] != "AWS::Serverless::Function":
+            continue
+        properties = resource["Properties"]
+        translated_properties = resources[logical_id]["Properties"]
+        environment = resolve(translated_properties.get("Environment", {}).get("Variables", {}), names)
+        functions[logical_id] = FunctionSpec(
+            logical_id=logical_id,
+            handler=properties["Handler"],
+            code_uri=properties["CodeUri"],
+            environment={key: str(value) for key, value in environment.items()},
+            timeout_sec=int(translated_properties.get("Timeout", 3)),
+            memory_mb=int(translated_properties.get("MemorySize", 128)),
+        )
+
+    api = resources["HttpApi"]["Properties"]["Body"]
+    routes = []
+    for path, operations in api["paths"].items():
+        for method, operation in operations.items():
+            if method.startswith("x-amazon"):
+                continue
+            uri = operation["x-amazon-apigateway-integration"]["uri"]["Fn::Sub"]
+            function = re.search(r"\$\{(\w+)\.Arn\}", uri)
+            assert function, f"no function behind {method} {path}"
+            authorized = operation.get("security") != [{"NONE": []}]
+            routes.append(RouteSpec(method.upper(), path, function.group(1), authorized))
+
+    authorizer = api["components"]["securitySchemes"]["JwtAuthorizer"]["x-amazon-apigateway-authorizer"]
+    jwt = resolve(authorizer["jwtConfiguration"], names)
+
+    buckets = []
+    for logical_id, resource in resources.items():
+        if resource["Type"] != "AWS::S3::Bucket":
+            continue
+        properties = resource["Properties"]
+        triggers = []
+        for config in properties.get("NotificationConfiguration", {}).get("LambdaConfigurations", []):
+            rules = {rule["Name"]: rule["Value"] for rule in config["Filter"]["S3Key"]["Rules"]}
+            triggers.append(
+                S3Trigger(
+                    function=config["Function"]["Fn::GetAtt"][0],
+                    events=(config["Event"],),
+                    prefix=rules.get("prefix", ""),
+                    suffix=rules.get("suffix", ""),
+                )
+            )
+        buckets.append(
+            BucketSpec(
+                logical_id=logical_id,
+                name=names[logical_id],
+                cors_rules=resolve(properties.get("CorsConfiguration", {}).get("CorsRules", []), names),
+                triggers=triggers,
+            )
+        )
+
+    tables = {
+        names[logical_id]: resolve(resource["Properties"], names)
+        for logical_id, resource in resources.items()
+        if resource["Type"] == "AWS::DynamoDB::Table"
+    }
+    return Blueprint(
+        functions=functions,
+        routes=routes,
+        tables=tables,
+        buckets=buckets,
+        cors=resolve(api.get("x-amazon-apigateway-cors", {}), names),
+        jwt_issuer=jwt["issuer"],
+        jwt_audience=list(jwt["audience"]),
+        physical_names=names,
+    )

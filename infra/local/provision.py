@@ -1,0 +1,88 @@
+"""Creates the template's tables, buckets, S3 triggers and functions on an AWS endpoint (moto)."""
+
+import io
+import json
+import zipfile
+from typing import Any
+
+import boto3
+
+from infra.local.blueprint import Blueprint
+
+# CloudFormation and the DynamoDB API spell some table properties differently; SSE is not emulated.
+_TABLE_FIELDS = ("AttributeDefinitions", "KeySchema", "GlobalSecondaryIndexes", "BillingMode")
+_ROLE = "casset-local-lambda"
+
+
+def _placeholder_zip() -> bytes:
+    # moto wants code for a function; the in-process patch runs the real handler instead.
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("README.txt", "Runs in-process: see infra/local/moto_patches.py")
+    return buffer.getvalue()
+
+
+def _api_cors_rule(rule: dict[str, Any]) -> dict[str, Any]:
+    renamed = {"ExposedHeaders": "ExposeHeaders", "MaxAge": "MaxAgeSeconds", "Id": "ID"}
+    return {renamed.get(name, name): value for name, value in rule.items()}
+
+
+def provision(plan: Blueprint, session: boto3.Session | None = None) -> None:
+    session = session or boto3.Session()
+    dynamodb, s3 = session.client("dynamodb"), session.client("s3")
+    lambda_client, iam = session.client("lambda"), session.client("iam")
+
+    for name, properties in plan.tables.items():
+        dynamodb.create_table(TableName=name, **{k: v for k, v in properties.items() if k in _TABLE_FIELDS})
+        ttl = properties.get("TimeToLiveSpecification")
+        if ttl:
+            dynamodb.update_time_to_live(TableName=name, TimeToLiveSpecification=ttl)
+
+    role_arn = iam.create_role(
+        RoleName=_ROLE,
+        AssumeRolePolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+            }
+        ),
+    )["Role"]["Arn"]
+    function_arns: dict[str, str] = {}
+    for logical_id, spec in plan.functions.items():
+        created: dict[str, Any] = lambda_client.create_function(
+            FunctionName=f"casset-local-{logical_id}",
+            Runtime="python3.12",
+            Role=role_arn,
+            Handler=spec.handler,
+            Code={"ZipFile": _placeholder_zip()},
+            Timeout=spec.timeout_sec,
+            MemorySize=spec.memory_mb,
+        )
+        function_arns[logical_id] = created["FunctionArn"]
+
+    for bucket in plan.buckets:
+        s3.create_bucket(Bucket=bucket.name)
+        if bucket.cors_rules:
+            rules = [_api_cors_rule(rule) for rule in bucket.cors_rules]
+            s3.put_bucket_cors(Bucket=bucket.name, CORSConfiguration={"CORSRules": rules})
+        if bucket.triggers:
+            s3.put_bucket_notification_configuration(
+                Bucket=bucket.name,
+                NotificationConfiguration={
+                    "LambdaFunctionConfigurations": [
+                        {
+                            "LambdaFunctionArn": function_arns[trigger.function],
+                            "Events": list(trigger.events),
+                            "Filter": {
+                                "Key": {
+                                    "FilterRules": [
+                                        {"Name": "prefix", "Value": trigger.prefix},
+                                        {"Name": "suffix", "Value": trigger.suffix},
+                                    ]
+                                }
+                            },
+                        }
+                        for trigger in bucket.triggers
+                    ]
+                },
+            )
