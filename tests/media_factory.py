@@ -12,6 +12,7 @@ import av
 import numpy as np
 import pytest
 from av.audio.stream import AudioStream
+from av.stream import Disposition
 from av.video.stream import VideoStream
 
 _CONTAINER_BY_SUFFIX = {
@@ -88,11 +89,10 @@ def make_video(
         video.width = width
         video.height = height
         video.pix_fmt = "yuvj420p" if video_codec == "mjpeg" else "yuv420p"
-        audio: AudioStream | None = None
+        audio = None
         if with_audio:
             audio_codec = _DEFAULT_AUDIO_CODEC.get(container_format, "aac")
             audio = output.add_stream(audio_codec, rate=48000, layout="stereo")
-            assert isinstance(audio, AudioStream)
         for index in range(frame_count):
             pixels = _video_frame_pixels(index, frame_count, width, height, brightness)
             frame = av.VideoFrame.from_ndarray(pixels, format="rgb24")
@@ -100,7 +100,7 @@ def make_video(
             frame.time_base = Fraction(1, fps)
             output.mux(video.encode(frame))
         output.mux(video.encode(None))
-        if audio is not None:
+        if isinstance(audio, AudioStream):
             _encode_sine(output, audio, seconds=frame_count / fps, channels=2, freq=440.0)
     return path
 
@@ -140,6 +140,22 @@ def make_audio_only_mp4(path: str | os.PathLike[str], seconds: float = 2.0) -> P
     return _write_tone(
         Path(path), container_format="mp4", codec_name="aac", seconds=seconds, sample_rate=44100, channels=2
     )
+
+
+def make_m4a_with_cover_art(path: str | os.PathLike[str], seconds: float = 1.0) -> Path:
+    """An AAC track with album art, which FFmpeg exposes as a one-frame video stream flagged attached_pic."""
+    path = Path(path)
+    with av.open(str(path), mode="w", format="mp4") as output:
+        audio = output.add_stream("aac", rate=44100, layout="stereo")
+        cover = output.add_mux_stream("mjpeg", width=64, height=64)
+        cover.disposition = Disposition.attached_pic
+        cover_packet = av.Packet(_jpeg_bytes(64, 64))
+        cover_packet.stream = cover
+        cover_packet.pts = cover_packet.dts = 0
+        output.mux(cover_packet)
+        assert isinstance(audio, AudioStream)
+        _encode_sine(output, audio, seconds=seconds, channels=2, freq=440.0)
+    return path
 
 
 def make_corrupt_mp4(path: str | os.PathLike[str]) -> Path:
@@ -196,7 +212,10 @@ def make_mkv_without_dimensions(path: str | os.PathLike[str]) -> Path:
     data[start : start + len(pixel_size)] = b"\xb0\x81\x00\xba\x81\x00"
     position = 0
     while (jpeg_start := data.find(_JPEG_START, position)) >= 0:
-        jpeg_end = data.find(_JPEG_END, jpeg_start) + len(_JPEG_END)
+        end_marker = data.find(_JPEG_END, jpeg_start)
+        if end_marker < 0:
+            raise ValueError("a JPEG frame has no end marker")
+        jpeg_end = end_marker + len(_JPEG_END)
         data[jpeg_start:jpeg_end] = bytes(jpeg_end - jpeg_start)
         position = jpeg_end
     path.write_bytes(bytes(data))
@@ -272,6 +291,17 @@ def _encode_sine(
         frame.time_base = Fraction(1, sample_rate)
         output.mux(stream.encode(frame))
     output.mux(stream.encode(None))
+
+
+def _jpeg_bytes(width: int, height: int) -> bytes:
+    encoder = av.CodecContext.create("mjpeg", "w")
+    encoder.width = width
+    encoder.height = height
+    encoder.pix_fmt = "yuvj420p"
+    encoder.time_base = Fraction(1, 1)
+    grey = av.VideoFrame.from_ndarray(np.full((height, width, 3), 200, dtype=np.uint8), format="rgb24")
+    packets = [*encoder.encode(grey.reformat(format="yuvj420p")), *encoder.encode(None)]
+    return b"".join(bytes(packet) for packet in packets)
 
 
 def _ebml_void(length: int) -> bytes:

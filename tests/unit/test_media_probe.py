@@ -150,7 +150,7 @@ def test_a_clip_with_a_soundtrack_is_accepted_as_a_visual(tmp_path: Path) -> Non
     path = media_factory.make_video(
         tmp_path / "with_sound.mp4", seconds=1.0, width=64, height=64, with_audio=True
     )
-    assert probe_video(path).duration_sec == pytest.approx(2.0, abs=0.05)
+    assert probe_video(path).duration_sec == pytest.approx(1.0, abs=0.05)
 
 
 def test_a_webm_without_a_duration_header_is_measured_from_its_packets(tmp_path: Path) -> None:
@@ -216,6 +216,14 @@ def test_an_upload_cut_short_is_refused_as_corrupt(tmp_path: Path) -> None:
 
 def test_an_audio_only_mp4_is_refused_as_having_no_video_stream(tmp_path: Path) -> None:
     path = media_factory.make_audio_only_mp4(tmp_path / "audio_only.mp4", seconds=1.0)
+    assert rejection_reason(probe_video, path) == "NO_VIDEO_STREAM"
+
+
+def test_album_art_in_an_audio_file_is_not_taken_for_video(tmp_path: Path) -> None:
+    # Given an M4A whose cover image FFmpeg presents as a one-frame video stream
+    path = media_factory.make_m4a_with_cover_art(tmp_path / "song_with_art.mp4")
+    # When it is offered as a visual
+    # Then it is refused: a still image is not footage
     assert rejection_reason(probe_video, path) == "NO_VIDEO_STREAM"
 
 
@@ -296,6 +304,11 @@ def test_the_soundtrack_of_a_video_is_accepted_as_audio(tmp_path: Path) -> None:
     )
     result = probe_audio(path)
     assert (result.sample_rate, result.channels, result.codec) == (48000, 2, "aac")
+
+
+def test_an_audio_file_with_album_art_is_accepted_as_audio(tmp_path: Path) -> None:
+    path = media_factory.make_m4a_with_cover_art(tmp_path / "song_with_art.m4a", seconds=1.0)
+    assert probe_audio(path).duration_sec == pytest.approx(1.0, abs=0.1)
 
 
 def test_a_video_without_sound_is_refused_as_having_no_audio_stream(portrait_mp4: Path) -> None:

@@ -44,6 +44,7 @@ POSTER_JPEG_QUANTISER = 5
 LUMINANCE_SAMPLE_COUNT = 8
 LUMINANCE_SAMPLE_MAX_SIDE_PX = 64
 MIN_DURATION_TOLERANCE_SEC = 0.05
+MAX_DURATION_TOLERANCE_SEC = 0.5
 
 # Forcing the demuxer the magic bytes named stops FFmpeg's format probing from picking something else
 # (a playlist or concat script could make it open other files).
@@ -106,7 +107,7 @@ def probe_video(
         stream = _video_stream(container)
         width, height = _checked_dimensions(stream, max_side_px)
         fps = _frame_rate(stream)
-        tolerance = max(MIN_DURATION_TOLERANCE_SEC, 0.5 / fps) if fps else MIN_DURATION_TOLERANCE_SEC
+        tolerance = _duration_tolerance_sec(fps)
         duration = _checked_duration(
             _measured_duration_sec(
                 path, container_kind, container, stream, max_duration_sec + tolerance, max_pixels
@@ -210,17 +211,22 @@ def _open(
 
 def _video_stream(container: InputContainer) -> VideoStream:
     # Cover art in an audio file is a one-frame "video" stream; it is not footage.
-    for stream in container.streams.video:
-        if not stream.disposition & Disposition.attached_pic and stream.codec_context is not None:
+    footage = [s for s in container.streams.video if not s.disposition & Disposition.attached_pic]
+    if not footage:
+        raise ProbeRejected(NO_VIDEO_STREAM, "the file has no video stream")
+    for stream in footage:
+        if stream.codec_context is not None:
             return stream
-    raise ProbeRejected(NO_VIDEO_STREAM, "the file has no video stream")
+    raise ProbeRejected(UNSUPPORTED_FORMAT, "the video is in a codec this service cannot decode")
 
 
 def _audio_stream(container: InputContainer) -> AudioStream:
+    if not container.streams.audio:
+        raise ProbeRejected(NO_AUDIO_STREAM, "the file has no audio stream")
     for stream in container.streams.audio:
         if stream.codec_context is not None:
             return stream
-    raise ProbeRejected(NO_AUDIO_STREAM, "the file has no audio stream")
+    raise ProbeRejected(UNSUPPORTED_FORMAT, "the audio is in a codec this service cannot decode")
 
 
 def _checked_dimensions(stream: VideoStream, max_side_px: int) -> tuple[int, int]:
@@ -248,6 +254,13 @@ def _frame_rate(stream: VideoStream) -> float | None:
     if not rate or rate <= 0:
         return None
     return float(rate)
+
+
+def _duration_tolerance_sec(fps: float | None) -> float:
+    # Containers round a clip's end to a frame boundary, so half a frame over the limit is not "too long".
+    if not fps:
+        return MIN_DURATION_TOLERANCE_SEC
+    return min(MAX_DURATION_TOLERANCE_SEC, max(MIN_DURATION_TOLERANCE_SEC, 0.5 / fps))
 
 
 def _checked_duration(duration_sec: float | None, max_duration_sec: float, tolerance_sec: float) -> float:

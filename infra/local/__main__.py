@@ -1,0 +1,127 @@
+"""`make dev`: the whole system on loopback, no Docker and no AWS account.
+
+moto serves DynamoDB, S3, Lambda and IAM on 127.0.0.1; every table, bucket and S3 trigger comes from
+template.yaml; the HTTP API on 127.0.0.1:3000 runs the real handlers; uploads to the presigned URLs land
+in moto's S3 and invoke the real probe handler in this process.
+"""
+
+import argparse
+import logging
+import os
+import signal
+import sys
+import threading
+
+from werkzeug.serving import make_server
+
+from infra.local.blueprint import REGION, RouteSpec, blueprint
+from infra.local.functions import install_environment
+from infra.local.gateway import Gateway
+from infra.local.moto_patches import run_handlers_in_process
+from infra.local.provision import provision
+from infra.local.tokens import issue, verify
+
+LOCAL_ONLY_ROUTES = [RouteSpec("GET", "/swagger", "ApiFunction", authorized=False)]
+
+
+def _aws_environment(moto_url: str) -> dict[str, str]:
+    return {
+        "AWS_ENDPOINT_URL": moto_url,
+        "AWS_ACCESS_KEY_ID": "local",
+        "AWS_SECRET_ACCESS_KEY": "local",
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_REGION": REGION,
+        "POWERTOOLS_TRACE_DISABLED": "1",  # no X-Ray daemon here
+        "ENABLE_SWAGGER": "true",
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=int(os.environ.get("API_PORT", 3000)))
+    parser.add_argument("--moto-port", type=int, default=int(os.environ.get("MOTO_PORT", 4566)))
+    parser.add_argument("--quiet", action="store_true", help="no walk-through, no request log")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="%(message)s")
+    for noisy in ("botocore", "werkzeug", "moto"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+    from moto.server import ThreadedMotoServer
+
+    moto = ThreadedMotoServer(ip_address=args.host, port=args.moto_port, verbose=False)
+    moto.start()
+    moto_url = f"http://{args.host}:{args.moto_port}"
+    plan = blueprint()
+    install_environment(plan, extra=_aws_environment(moto_url))
+    provision(plan)
+    undo = run_handlers_in_process(plan, asynchronous=True)
+
+    gateway = Gateway(plan, verify, extra_routes=LOCAL_ONLY_ROUTES)
+    server = make_server(args.host, args.port, gateway, threaded=True)
+    api_url = f"http://{args.host}:{server.server_port}"
+    if not args.quiet:
+        print(_walkthrough(api_url, moto_url, plan.buckets[0].name), flush=True)
+    print(f"ready: API {api_url}  moto {moto_url}", flush=True)
+
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    stop.wait()
+    server.shutdown()
+    undo()
+    moto.stop()
+    return 0
+
+
+def _walkthrough(api: str, moto: str, bucket: str) -> str:
+    token = issue("artist-1")
+    return f"""
+Casset Visual Pairing, running locally (state lives in memory until you stop it)
+
+  API        {api}
+  Swagger    {api}/swagger
+  moto (AWS) {moto}   bucket {bucket}
+
+Walk-through (bash; needs curl and python3):
+
+  export API={api}
+  export TOKEN={token}   # make token SUB=artist-1
+  auth=(-H "Authorization: Bearer $TOKEN" -H 'content-type: application/json')
+
+  # 1. an artist profile
+  curl -s "${{auth[@]}}" $API/api/users -d '{{"handle":"nightdrive","displayName":"Night Drive","isArtist":true}}'
+
+  # 2. a track; the answer carries a presigned POST for the audio
+  curl -s "${{auth[@]}}" $API/api/tracks \\
+       -d '{{"title":"Night Drive","previewStartSec":30,"hookDurationSec":15,"audioContentType":"audio/mpeg"}}' > track.json
+  TRACK=$(python3 -c 'import json;print(json.load(open("track.json"))["track"]["id"])')
+
+  # 3. upload the audio with the returned fields (the probe measures it)
+  python3 - <<'PY' > audio.sh && bash audio.sh
+import json, shlex; u = json.load(open("track.json"))["audioUpload"]
+print("curl -s " + " ".join(f"-F {{shlex.quote(k + '=' + v)}}" for k, v in u["fields"].items())
+      + " -F file=@song.mp3 " + shlex.quote(u["url"]))
+PY
+
+  # 4. a visual: create it, upload the MP4 the same way, then watch PROCESSING -> READY (or FAILED)
+  curl -s "${{auth[@]}}" $API/api/tracks/$TRACK/visuals -d '{{"contentType":"video/mp4"}}' > visual.json
+  VISUAL=$(python3 -c 'import json;print(json.load(open("visual.json"))["visual"]["id"])')
+  python3 - <<'PY' > upload.sh && bash upload.sh
+import json, shlex; u = json.load(open("visual.json"))["upload"]
+print("curl -s " + " ".join(f"-F {{shlex.quote(k + '=' + v)}}" for k, v in u["fields"].items())
+      + " -F file=@loop.mp4 " + shlex.quote(u["url"]))
+PY
+  curl -s "${{auth[@]}}" $API/api/studio/visuals/$VISUAL
+
+  # 5. list (anonymous), make it active, archive it
+  curl -s $API/api/tracks/$TRACK/visuals
+  curl -s -X PATCH "${{auth[@]}}" $API/api/tracks/$TRACK/visuals/$VISUAL/active -d '{{"active":true}}'
+  curl -s -X POST "${{auth[@]}}" $API/api/tracks/$TRACK/visuals/$VISUAL/archive
+"""
+
+
+if __name__ == "__main__":
+    sys.exit(main())
