@@ -1,7 +1,8 @@
 """Probe an uploaded media file with PyAV: validate it and extract what the pairing system needs.
 
 Pure functions of a local path: no AWS, no network. Every way a file can be unusable surfaces as
-`ProbeRejected` with a stable `reason` code; PyAV exceptions never escape.
+`ProbeRejected` with a stable `reason` code; PyAV exceptions never escape. A path that does not exist
+raises FileNotFoundError: that is the caller's mistake, not the upload's.
 """
 
 from __future__ import annotations
@@ -160,7 +161,7 @@ def probe_audio(
         with _decode_errors_as_corrupt():
             first_frame = next(container.decode(stream), None)
         if first_frame is None:
-            raise ProbeRejected(CORRUPT, "no audio frame could be decoded")
+            raise ProbeRejected(CORRUPT, "No audio frame could be decoded.")
         codec_context = stream.codec_context
         sample_rate = codec_context.sample_rate or first_frame.sample_rate
         channels = codec_context.channels or first_frame.layout.nb_channels
@@ -177,9 +178,9 @@ def probe_audio(
 def _checked_size(path: str | os.PathLike[str], max_size_bytes: int) -> int:
     size_bytes = os.stat(path).st_size
     if size_bytes == 0:
-        raise ProbeRejected(EMPTY_FILE, "the file is empty")
+        raise ProbeRejected(EMPTY_FILE, "The file is empty.")
     if size_bytes > max_size_bytes:
-        raise ProbeRejected(TOO_LARGE, f"the file is {size_bytes} bytes; the limit is {max_size_bytes}")
+        raise ProbeRejected(TOO_LARGE, f"The file is {size_bytes} bytes; the limit is {max_size_bytes}.")
     return size_bytes
 
 
@@ -189,7 +190,7 @@ def _checked_container(path: str | os.PathLike[str], accepted: frozenset[str], k
     container_kind = sniff(head)
     if container_kind not in accepted:
         found = container_kind or "unrecognised data"
-        raise ProbeRejected(UNSUPPORTED_FORMAT, f"expected {kind} container, found {found}")
+        raise ProbeRejected(UNSUPPORTED_FORMAT, f"Expected {kind} container, found {found}.")
     return container_kind
 
 
@@ -206,37 +207,38 @@ def _open(
             options=options,
         )
     except _PYAV_ERRORS as error:
-        raise ProbeRejected(CORRUPT, f"the container cannot be opened: {_describe(error)}") from error
+        raise ProbeRejected(CORRUPT, f"The container cannot be opened: {_describe(error)}.") from error
 
 
 def _video_stream(container: InputContainer) -> VideoStream:
     # Cover art in an audio file is a one-frame "video" stream; it is not footage.
     footage = [s for s in container.streams.video if not s.disposition & Disposition.attached_pic]
     if not footage:
-        raise ProbeRejected(NO_VIDEO_STREAM, "the file has no video stream")
+        raise ProbeRejected(NO_VIDEO_STREAM, "The file has no video stream.")
     for stream in footage:
         if stream.codec_context is not None:
             return stream
-    raise ProbeRejected(UNSUPPORTED_FORMAT, "the video is in a codec this service cannot decode")
+    raise ProbeRejected(UNSUPPORTED_FORMAT, "The video is in a codec this service cannot decode.")
 
 
 def _audio_stream(container: InputContainer) -> AudioStream:
     if not container.streams.audio:
-        raise ProbeRejected(NO_AUDIO_STREAM, "the file has no audio stream")
+        raise ProbeRejected(NO_AUDIO_STREAM, "The file has no audio stream.")
     for stream in container.streams.audio:
         if stream.codec_context is not None:
             return stream
-    raise ProbeRejected(UNSUPPORTED_FORMAT, "the audio is in a codec this service cannot decode")
+    raise ProbeRejected(UNSUPPORTED_FORMAT, "The audio is in a codec this service cannot decode.")
 
 
 def _checked_dimensions(stream: VideoStream, max_side_px: int) -> tuple[int, int]:
     width = stream.codec_context.width
     height = stream.codec_context.height
     if width <= 0 or height <= 0:
-        raise ProbeRejected(INVALID_DIMENSIONS, f"the video reports a size of {width}x{height}")
+        raise ProbeRejected(INVALID_DIMENSIONS, f"The video reports a size of {width}x{height}.")
     if width > max_side_px or height > max_side_px:
         raise ProbeRejected(
-            DIMENSIONS_TOO_LARGE, f"the video is {width}x{height}; each side must be at most {max_side_px}"
+            DIMENSIONS_TOO_LARGE,
+            f"The video is {width}x{height}; each side must be at most {max_side_px} px.",
         )
     return width, height
 
@@ -245,7 +247,7 @@ def _check_frame_dimensions(frame: VideoFrame, max_side_px: int) -> None:
     if frame.width > max_side_px or frame.height > max_side_px:
         raise ProbeRejected(
             DIMENSIONS_TOO_LARGE,
-            f"a frame is {frame.width}x{frame.height}; each side must be at most {max_side_px}",
+            f"A frame is {frame.width}x{frame.height}; each side must be at most {max_side_px} px.",
         )
 
 
@@ -265,10 +267,10 @@ def _duration_tolerance_sec(fps: float | None) -> float:
 
 def _checked_duration(duration_sec: float | None, max_duration_sec: float, tolerance_sec: float) -> float:
     if duration_sec is None or not math.isfinite(duration_sec) or duration_sec <= 0:
-        raise ProbeRejected(INVALID_DURATION, "the duration is unknown or not positive")
+        raise ProbeRejected(INVALID_DURATION, "The duration is unknown or not positive.")
     if duration_sec > max_duration_sec + tolerance_sec:
         raise ProbeRejected(
-            TOO_LONG, f"the file lasts {duration_sec:.2f} s; the limit is {max_duration_sec:g} s"
+            TOO_LONG, f"The file lasts {duration_sec:.2f} s; the limit is {max_duration_sec:g} s."
         )
     return duration_sec
 
@@ -320,7 +322,7 @@ def _decode_errors_as_corrupt() -> Iterator[None]:
     try:
         yield
     except _PYAV_ERRORS as error:
-        raise ProbeRejected(CORRUPT, f"the media cannot be decoded: {_describe(error)}") from error
+        raise ProbeRejected(CORRUPT, f"The media cannot be decoded: {_describe(error)}.") from error
 
 
 def _describe(error: Exception) -> str:
@@ -331,7 +333,7 @@ def _describe(error: Exception) -> str:
 def _first_frame(container: InputContainer, stream: VideoStream) -> VideoFrame:
     frame = next(container.decode(stream), None)
     if frame is None:
-        raise ProbeRejected(CORRUPT, "no video frame could be decoded")
+        raise ProbeRejected(CORRUPT, "No video frame could be decoded.")
     return frame
 
 
