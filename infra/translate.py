@@ -51,7 +51,8 @@ def translated(path: Path = TEMPLATE, parameters: tuple[tuple[str, str], ...] = 
 
 
 def lint(template: dict[str, Any]) -> list[str]:
-    from cfnlint.api import ManualArgs, lint as cfn_lint
+    from cfnlint.api import ManualArgs
+    from cfnlint.api import lint as cfn_lint
 
     matches = cfn_lint(json.dumps(template), config=ManualArgs(regions=[REGION]))
     return [f"{match.rule.id} {match.message} ({'/'.join(map(str, match.path))})" for match in matches]

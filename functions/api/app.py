@@ -2,7 +2,7 @@
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
-from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
+from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer, SecurityScheme
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -13,7 +13,9 @@ from casset.settings import get_settings
 
 TITLE = "Casset Visual Pairing API"
 VERSION = "1.0.0"
-SECURITY_SCHEMES = {"bearerAuth": HTTPBearer(bearerFormat="JWT", description="API Gateway's JWT authorizer")}
+SECURITY_SCHEMES: dict[str, SecurityScheme] = {
+    "bearerAuth": HTTPBearer(bearerFormat="JWT", description="API Gateway's JWT authorizer")
+}
 
 logger = Logger()
 tracer = Tracer()

@@ -50,18 +50,25 @@ def register(app: APIGatewayHttpResolver) -> None:
         if any(issue["type"] == "json_invalid" for issue in error.errors()):
             return error_response(HTTPStatus.BAD_REQUEST, "MALFORMED_JSON", "The body is not valid JSON.")
         return error_response(
-            HTTPStatus.UNPROCESSABLE_ENTITY, "VALIDATION_FAILED", "The request does not match the schema.", details
+            HTTPStatus.UNPROCESSABLE_ENTITY,
+            "VALIDATION_FAILED",
+            "The request does not match the schema.",
+            details,
         )
 
     @app.exception_handler(RequestUnsupportedContentType)
     def unsupported_content_type(_: RequestUnsupportedContentType) -> Response:
         return error_response(
-            HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "UNSUPPORTED_CONTENT_TYPE", "Send the body as application/json."
+            HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
+            "UNSUPPORTED_CONTENT_TYPE",
+            "Send the body as application/json.",
         )
 
     @app.exception_handler([UnicodeDecodeError, binascii.Error])
     def undecodable_body(_: Exception) -> Response:
-        return error_response(HTTPStatus.BAD_REQUEST, "INVALID_ENCODING", "The body must be UTF-8 encoded JSON.")
+        return error_response(
+            HTTPStatus.BAD_REQUEST, "INVALID_ENCODING", "The body must be UTF-8 encoded JSON."
+        )
 
     @app.not_found
     def route_not_found(_: NotFoundError) -> Response:
@@ -71,5 +78,7 @@ def register(app: APIGatewayHttpResolver) -> None:
     def unexpected(error: Exception) -> Response:
         logger.exception("unhandled error")
         return error_response(
-            HTTPStatus.INTERNAL_SERVER_ERROR, "INTERNAL_ERROR", "Something went wrong on our side; it has been logged."
+            HTTPStatus.INTERNAL_SERVER_ERROR,
+            "INTERNAL_ERROR",
+            "Something went wrong on our side; it has been logged.",
         )

@@ -25,7 +25,9 @@ def parse_json_body(body: str) -> Any:
     try:
         return json.loads(body)
     except json.JSONDecodeError as error:
-        raise BadRequest(f"The body is not valid JSON: {error.msg} at position {error.pos}.", code="MALFORMED_JSON") from error
+        raise BadRequest(
+            f"The body is not valid JSON: {error.msg} at position {error.pos}.", code="MALFORMED_JSON"
+        ) from error
 
 
 def rate_limit_mutations(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response:

@@ -35,7 +35,9 @@ def lambda_handler(event: S3Event, context: LambdaContext) -> dict[str, list[dic
             continue
         log = logger.info if outcome in {Outcome.READY, Outcome.FAILED} else logger.warning
         log("probed upload", extra={"key": key, "outcome": outcome.value})
-        metrics.add_metric(name=f"Probe{outcome.value.title().replace('_', '')}", unit=MetricUnit.Count, value=1)
+        metrics.add_metric(
+            name=f"Probe{outcome.value.title().replace('_', '')}", unit=MetricUnit.Count, value=1
+        )
         results.append({"key": key, "outcome": outcome.value})
     if errors:
         raise errors[0]

@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (the walk-through is shell text meant to be copied whole)
 """`make dev`: the whole system on loopback, no Docker and no AWS account.
 
 moto serves DynamoDB, S3, Lambda and IAM on 127.0.0.1; every table, bucket and S3 trigger comes from

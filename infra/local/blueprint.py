@@ -115,9 +115,7 @@ def blueprint() -> Blueprint:
     resources = cfn["Resources"]
     names: dict[str, str] = {}
     for logical_id, resource in resources.items():
-        if resource["Type"] == "AWS::DynamoDB::Table":
-            names[logical_id] = f"casset-local-{logical_id}"
-        elif resource["Type"] == "AWS::Lambda::Function":
+        if resource["Type"] == "AWS::DynamoDB::Table" or resource["Type"] == "AWS::Lambda::Function":
             names[logical_id] = f"casset-local-{logical_id}"
     for logical_id, resource in resources.items():
         if resource["Type"] == "AWS::S3::Bucket":

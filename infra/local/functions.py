@@ -43,7 +43,8 @@ def install_environment(plan: Blueprint, extra: dict[str, str] | None = None) ->
 
 def handler_of(spec: FunctionSpec) -> Callable[[dict, Any], Any]:
     module_name, attribute = spec.handler.rsplit(".", 1)
-    return getattr(importlib.import_module(module_name), attribute)  # type: ignore[no-any-return]
+    handler: Callable[[dict, Any], Any] = getattr(importlib.import_module(module_name), attribute)
+    return handler
 
 
 def invoke(spec: FunctionSpec, event: dict) -> Any:

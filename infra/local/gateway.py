@@ -69,7 +69,7 @@ class Gateway:
             claims = self._claims(request)
             if claims is None:
                 return _json(401, {"message": "Unauthorized"})
-        event = self.event(request, route, path_parameters, claims)
+        event = self.event(request, route, dict(path_parameters), claims)
         try:
             result = invoke(self.plan.functions[route.function], event)
         except Exception:

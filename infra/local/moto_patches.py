@@ -29,7 +29,9 @@ _pending_lock = threading.Lock()
 def _check_version() -> None:
     installed = version("moto")
     if not installed.startswith(PINNED_MOTO):
-        raise RuntimeError(f"moto_patches targets moto {PINNED_MOTO}x; found {installed}. Re-check the patches.")
+        raise RuntimeError(
+            f"moto_patches targets moto {PINNED_MOTO}x; found {installed}. Re-check the patches."
+        )
 
 
 def run_handlers_in_process(plan: Blueprint, *, asynchronous: bool) -> Callable[[], None]:
@@ -51,10 +53,10 @@ def run_handlers_in_process(plan: Blueprint, *, asynchronous: bool) -> Callable[
         future.add_done_callback(lambda done: _discard(done))
         return "", False, ""
 
-    LambdaFunction._invoke_lambda = _invoke_lambda
+    LambdaFunction._invoke_lambda = _invoke_lambda  # type: ignore[method-assign]
 
     def undo() -> None:
-        LambdaFunction._invoke_lambda = _original_invoke_lambda
+        LambdaFunction._invoke_lambda = _original_invoke_lambda  # type: ignore[method-assign]
         if executor:
             executor.shutdown(wait=True)
 

@@ -43,7 +43,13 @@ def provision(plan: Blueprint, session: boto3.Session | None = None) -> None:
         AssumeRolePolicyDocument=json.dumps(
             {
                 "Version": "2012-10-17",
-                "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Service": "lambda.amazonaws.com"},
+                        "Action": "sts:AssumeRole",
+                    }
+                ],
             }
         ),
     )["Role"]["Arn"]

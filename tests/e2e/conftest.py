@@ -48,7 +48,16 @@ def _env() -> dict[str, str]:
 def stack() -> Iterator[Stack]:
     api_port, moto_port = _free_port(), _free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "infra.local", "--port", str(api_port), "--moto-port", str(moto_port), "--quiet"],
+        [
+            sys.executable,
+            "-m",
+            "infra.local",
+            "--port",
+            str(api_port),
+            "--moto-port",
+            str(moto_port),
+            "--quiet",
+        ],
         cwd=ROOT,
         env=_env(),
         stdout=subprocess.PIPE,

@@ -43,7 +43,9 @@ def wait_for(client: Client, path: str, field: str, pending: str, timeout: float
 @pytest.fixture(scope="module")
 def artist(stack: Any) -> Client:
     client = Client(stack.url, stack.token("e2e-artist"))
-    response = client.call("POST", "/api/users", {"handle": "e2e_artist", "displayName": "E2E", "isArtist": True})
+    response = client.call(
+        "POST", "/api/users", {"handle": "e2e_artist", "displayName": "E2E", "isArtist": True}
+    )
     assert response.status_code == 201, response.text
     return client
 
@@ -53,7 +55,12 @@ def track(artist: Client, tmp_path_factory: pytest.TempPathFactory) -> dict:
     created = artist.call(
         "POST",
         "/api/tracks",
-        {"title": "Night Drive", "previewStartSec": 1, "hookDurationSec": 5, "audioContentType": "audio/mpeg"},
+        {
+            "title": "Night Drive",
+            "previewStartSec": 1,
+            "hookDurationSec": 5,
+            "audioContentType": "audio/mpeg",
+        },
     )
     assert created.status_code == 201, created.text
     body = created.json()
@@ -77,7 +84,9 @@ def test_visual_goes_processing_to_ready_then_active_then_archived(
     visual = created.json()["visual"]
     assert visual["status"] == "PROCESSING"
 
-    assert upload(created.json()["upload"], make_video(tmp_path / "loop.mp4", seconds=2, width=180, height=320)).ok
+    assert upload(
+        created.json()["upload"], make_video(tmp_path / "loop.mp4", seconds=2, width=180, height=320)
+    ).ok
     ready = wait_for(artist, f"/api/studio/visuals/{visual['id']}", "status", "PROCESSING")
     assert ready["status"] == "READY"
     assert (ready["widthPx"], ready["heightPx"]) == (180, 320)
@@ -88,7 +97,9 @@ def test_visual_goes_processing_to_ready_then_active_then_archived(
     listed = anonymous.call("GET", f"/api/tracks/{track['id']}/visuals").json()
     assert [item["id"] for item in listed["items"]] == [visual["id"]]
 
-    activated = artist.call("PATCH", f"/api/tracks/{track['id']}/visuals/{visual['id']}/active", {"active": True})
+    activated = artist.call(
+        "PATCH", f"/api/tracks/{track['id']}/visuals/{visual['id']}/active", {"active": True}
+    )
     assert activated.status_code == 200 and activated.json()["isActive"] is True
     assert anonymous.call("GET", f"/api/tracks/{track['id']}").json()["activeVisualId"] == visual["id"]
 
@@ -107,7 +118,9 @@ def test_corrupt_visual_ends_failed_with_a_reason(artist: Client, track: dict, t
 
 
 def test_anonymous_write_is_rejected_by_the_authorizer(stack: Any, track: dict) -> None:
-    response = Client(stack.url).call("POST", f"/api/tracks/{track['id']}/visuals", {"contentType": "video/mp4"})
+    response = Client(stack.url).call(
+        "POST", f"/api/tracks/{track['id']}/visuals", {"contentType": "video/mp4"}
+    )
     assert response.status_code == 401
 
 

@@ -25,6 +25,9 @@ def test_malformed_json_has_its_own_code() -> None:
     assert error.value.code == "MALFORMED_JSON"
 
 
-@pytest.mark.parametrize(("raw", "expected"), [("[admin editors]", {"admin", "editors"}), (["admin"], {"admin"}), ("admin", {"admin"}), (None, set())])
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [("[admin editors]", {"admin", "editors"}), (["admin"], {"admin"}), ("admin", {"admin"}), (None, set())],
+)
 def test_group_claims_in_every_shape_api_gateway_sends(raw: object, expected: set[str]) -> None:
     assert _groups(raw) == expected

@@ -16,7 +16,13 @@ def test_ids_are_unique_sortable_and_url_safe() -> None:
 
 @pytest.mark.parametrize(
     ("content_type", "category", "extension"),
-    [("video/mp4", "video", "mp4"), ("video/quicktime", "video", "mov"), ("audio/x-m4a", "audio", "m4a"), ("image/webp", "image", "webp"), ("Video/MP4; codecs=avc1", "video", "mp4")],
+    [
+        ("video/mp4", "video", "mp4"),
+        ("video/quicktime", "video", "mov"),
+        ("audio/x-m4a", "audio", "m4a"),
+        ("image/webp", "image", "webp"),
+        ("Video/MP4; codecs=avc1", "video", "mp4"),
+    ],
 )
 def test_accepted_content_types(content_type: str, category: str, extension: str) -> None:
     found = media_type(content_type)

@@ -22,7 +22,12 @@ def captured(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
 
     def fake_invoke(spec: Any, event: dict[str, Any]) -> dict[str, Any]:
         events.append(event)
-        return {"statusCode": 200, "headers": {"content-type": "application/json"}, "body": '{"ok": true}', "cookies": ["a=1"]}
+        return {
+            "statusCode": 200,
+            "headers": {"content-type": "application/json"},
+            "body": '{"ok": true}',
+            "cookies": ["a=1"],
+        }
 
     monkeypatch.setattr(gateway_module, "invoke", fake_invoke)
     return events
@@ -54,7 +59,11 @@ def test_a_route_becomes_a_payload_2_event(client: Client, captured: list) -> No
 
 def test_binary_bodies_arrive_base64_encoded(client: Client, captured: list) -> None:
     token = tokens.issue("artist-1")
-    client.post("/api/tracks", data=b"\xff\xfe\x00", headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+    client.post(
+        "/api/tracks",
+        data=b"\xff\xfe\x00",
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
     assert captured[0]["isBase64Encoded"] is True
     assert base64.b64decode(captured[0]["body"]) == b"\xff\xfe\x00"
 
@@ -65,7 +74,9 @@ def test_anonymous_routes_carry_no_authorizer(client: Client, captured: list) ->
 
 
 @pytest.mark.parametrize("header", [None, "Bearer", "Basic abc", "Bearer not.a.jwt"])
-def test_protected_routes_need_a_valid_bearer_token(client: Client, captured: list, header: str | None) -> None:
+def test_protected_routes_need_a_valid_bearer_token(
+    client: Client, captured: list, header: str | None
+) -> None:
     response = client.post("/api/tracks", json={}, headers={"Authorization": header} if header else {})
     assert response.status_code == 401
     assert response.get_json() == {"message": "Unauthorized"}

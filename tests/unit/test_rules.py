@@ -48,7 +48,9 @@ def visual(status: MediaStatus, **changes: object) -> Visual:
     return Visual.model_validate(fields | changes)
 
 
-@pytest.mark.parametrize(("raw", "expected"), [("NightDrive", "nightdrive"), ("@night.drive", "night.drive"), (" dj_x ", "dj_x")])
+@pytest.mark.parametrize(
+    ("raw", "expected"), [("NightDrive", "nightdrive"), ("@night.drive", "night.drive"), (" dj_x ", "dj_x")]
+)
 def test_handles_are_normalised(raw: str, expected: str) -> None:
     assert normalise_handle(raw) == expected
 
@@ -71,7 +73,9 @@ def test_hooks_within_bounds_pass(start: float, duration: float, audio: float | 
     check_hook(start, duration, audio)
 
 
-@pytest.mark.parametrize(("start", "duration", "audio"), [(-1, 15, None), (0, 4.9, None), (0, 30.5, None), (90, 15, 100.0)])
+@pytest.mark.parametrize(
+    ("start", "duration", "audio"), [(-1, 15, None), (0, 4.9, None), (0, 30.5, None), (90, 15, 100.0)]
+)
 def test_hooks_out_of_bounds_fail(start: float, duration: float, audio: float | None) -> None:
     with pytest.raises(BadRequest) as error:
         check_hook(start, duration, audio)
@@ -111,7 +115,11 @@ def test_fans_see_only_ready_visuals_and_the_artist_sees_all() -> None:
 
 @pytest.mark.parametrize(
     ("status", "code"),
-    [(MediaStatus.ARCHIVED, "VISUAL_ARCHIVED"), (MediaStatus.PROCESSING, "VISUAL_NOT_READY"), (MediaStatus.FAILED, "VISUAL_NOT_READY")],
+    [
+        (MediaStatus.ARCHIVED, "VISUAL_ARCHIVED"),
+        (MediaStatus.PROCESSING, "VISUAL_NOT_READY"),
+        (MediaStatus.FAILED, "VISUAL_NOT_READY"),
+    ],
 )
 def test_only_ready_visuals_can_be_activated(status: MediaStatus, code: str) -> None:
     with pytest.raises(Conflict) as error:

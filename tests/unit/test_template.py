@@ -48,7 +48,10 @@ def test_tables_match_the_pynamodb_items(item: type) -> None:
     template_indexes = {gsi["IndexName"]: gsi for gsi in table.get("GlobalSecondaryIndexes", [])}
     assert set(indexes) == set(template_indexes)
     for name, index in indexes.items():
-        keys = {("RANGE" if attribute.is_range_key else "HASH"): attribute.attr_name for attribute in index.Meta.attributes.values()}
+        keys = {
+            ("RANGE" if attribute.is_range_key else "HASH"): attribute.attr_name
+            for attribute in index.Meta.attributes.values()
+        }
         assert _key_schema(template_indexes[name]["KeySchema"]) == keys
         projection = {AllProjection: "ALL", KeysOnlyProjection: "KEYS_ONLY"}[type(index.Meta.projection)]
         assert template_indexes[name]["Projection"]["ProjectionType"] == projection
@@ -57,7 +60,9 @@ def test_tables_match_the_pynamodb_items(item: type) -> None:
         if attribute.attr_name in declared:
             assert declared[attribute.attr_name] == _DYNAMO_TYPES[type(attribute).__name__]
     ttl = [attribute.attr_name for attribute in attributes.values() if isinstance(attribute, TTLAttribute)]
-    assert ttl == ([table["TimeToLiveSpecification"]["AttributeName"]] if "TimeToLiveSpecification" in table else [])
+    assert ttl == (
+        [table["TimeToLiveSpecification"]["AttributeName"]] if "TimeToLiveSpecification" in table else []
+    )
 
 
 def test_tables_bill_per_request_and_keep_backups_unless_ephemeral() -> None:
@@ -117,7 +122,9 @@ def test_probe_triggers_cover_every_accepted_media_extension() -> None:
     for event in events:
         rules = {rule["Name"]: rule["Value"] for rule in event["Properties"]["Filter"]["S3Key"]["Rules"]}
         triggers.add((rules["prefix"], rules["suffix"]))
-    expected = {("visuals/", f".{ext}") for ext in VIDEO_EXTENSIONS} | {("tracks/", f".{ext}") for ext in AUDIO_EXTENSIONS}
+    expected = {("visuals/", f".{ext}") for ext in VIDEO_EXTENSIONS} | {
+        ("tracks/", f".{ext}") for ext in AUDIO_EXTENSIONS
+    }
     assert triggers == expected
 
 
@@ -134,7 +141,9 @@ def _requirement_names(lines: list[str]) -> dict[str, str]:
 def test_deployment_requirements_match_pyproject() -> None:
     import tomllib
 
-    declared = _requirement_names(tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"])
+    declared = _requirement_names(
+        tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    )
     zip_functions = _requirement_names((ROOT / "functions/requirements.txt").read_text().splitlines())
     layer = _requirement_names((ROOT / "layers/ffmpeg/requirements.txt").read_text().splitlines())
     assert zip_functions | layer == declared

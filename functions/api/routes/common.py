@@ -1,9 +1,9 @@
 """What the routers share: the caller, OpenAPI security and error responses, created-responses."""
 
 from http import HTTPStatus
-from typing import Any
 
 from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import BaseModel
 
@@ -14,15 +14,17 @@ from casset.rules import Caller
 SIGNED_IN: list[dict[str, list[str]]] = [{"bearerAuth": []}]
 
 
-def errors(*statuses: int) -> dict[int, dict[str, Any]]:
+def errors(*statuses: int) -> dict[int, OpenAPIResponse]:
     """OpenAPI entries for the error responses a route can give (all share ErrorOut)."""
-    return {
-        status: {
-            "description": HTTPStatus(status).phrase,
-            "content": {"application/json": {"model": ErrorOut}},
-        }
-        for status in statuses
-    }
+    return {status: _json_response(HTTPStatus(status).phrase, ErrorOut) for status in statuses}
+
+
+def created_response(model: type[BaseModel]) -> dict[int, OpenAPIResponse]:
+    return {HTTPStatus.CREATED: _json_response("Created", model)}
+
+
+def _json_response(description: str, model: type[BaseModel]) -> OpenAPIResponse:
+    return {"description": description, "content": {"application/json": {"model": model}}}
 
 
 WRITE_ERRORS = errors(400, 401, 403, 404, 409, 413, 422, 429)

@@ -4,7 +4,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
-from api.routes.common import READ_ERRORS, SIGNED_IN, WRITE_ERRORS, caller, created
+from api.routes.common import READ_ERRORS, SIGNED_IN, WRITE_ERRORS, caller, created, created_response
 from api.schemas import (
     CreateTrackRequest,
     ReplaceAudioRequest,
@@ -29,10 +29,7 @@ def _with_upload(result: tracks.TrackWithUpload) -> TrackWithUploadOut:
     summary="Create a track; answers with a presigned POST for its audio when audioContentType is given",
     tags=["tracks"],
     security=SIGNED_IN,
-    responses={
-        201: {"description": "Created", "content": {"application/json": {"model": TrackWithUploadOut}}},
-        **WRITE_ERRORS,
-    },
+    responses=created_response(TrackWithUploadOut) | WRITE_ERRORS,
 )
 def create_track(request: Annotated[CreateTrackRequest, Body()]) -> Response[TrackWithUploadOut]:
     audio = (
@@ -52,7 +49,7 @@ def create_track(request: Annotated[CreateTrackRequest, Body()]) -> Response[Tra
 
 
 @router.get("/api/tracks/<trackId>", summary="A track", tags=["tracks"], responses=READ_ERRORS)
-def get_track(trackId: str) -> TrackOut:  # noqa: N803 (the path parameter's public name)
+def get_track(trackId: str) -> TrackOut:
     return TrackOut.of(tracks.get_track(trackId))
 
 
@@ -63,7 +60,7 @@ def get_track(trackId: str) -> TrackOut:  # noqa: N803 (the path parameter's pub
     security=SIGNED_IN,
     responses=WRITE_ERRORS,
 )
-def update_track(trackId: str, request: Annotated[UpdateTrackRequest, Body()]) -> TrackOut:  # noqa: N803
+def update_track(trackId: str, request: Annotated[UpdateTrackRequest, Body()]) -> TrackOut:
     track = tracks.update_track(
         caller(router),
         trackId,
@@ -82,7 +79,7 @@ def update_track(trackId: str, request: Annotated[UpdateTrackRequest, Body()]) -
     security=SIGNED_IN,
     responses=WRITE_ERRORS,
 )
-def replace_audio(trackId: str, request: Annotated[ReplaceAudioRequest, Body()]) -> TrackWithUploadOut:  # noqa: N803
+def replace_audio(trackId: str, request: Annotated[ReplaceAudioRequest, Body()]) -> TrackWithUploadOut:
     source = tracks.AudioSource(request.audio_content_type, request.audio_upload_key)
     return _with_upload(tracks.replace_audio(caller(router), trackId, source))
 
@@ -94,7 +91,7 @@ def replace_audio(trackId: str, request: Annotated[ReplaceAudioRequest, Body()])
     responses=READ_ERRORS,
 )
 def artist_tracks(
-    artistId: str,  # noqa: N803
+    artistId: str,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
 ) -> TrackListOut:
     return TrackListOut(items=[TrackOut.of(track) for track in tracks.list_artist_tracks(artistId, limit)])

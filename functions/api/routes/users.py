@@ -4,7 +4,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
-from api.routes.common import READ_ERRORS, SIGNED_IN, WRITE_ERRORS, caller, created
+from api.routes.common import READ_ERRORS, SIGNED_IN, WRITE_ERRORS, caller, created, created_response
 from api.schemas import CreateProfileRequest, PublicUserOut, UpdateProfileRequest, UserOut
 from casset.services import users
 
@@ -16,7 +16,7 @@ router = APIGatewayHttpRouter()
     summary="Create the caller's profile (claims a unique handle)",
     tags=["users"],
     security=SIGNED_IN,
-    responses={201: {"description": "Created", "content": {"application/json": {"model": UserOut}}}, **WRITE_ERRORS},
+    responses=created_response(UserOut) | WRITE_ERRORS,
 )
 def create_profile(request: Annotated[CreateProfileRequest, Body()]) -> Response[UserOut]:
     user = users.create_profile(
@@ -25,13 +25,19 @@ def create_profile(request: Annotated[CreateProfileRequest, Body()]) -> Response
     return created(UserOut.of(user))
 
 
-@router.get("/api/users/me", summary="The caller's profile", tags=["users"], security=SIGNED_IN, responses=READ_ERRORS)
+@router.get(
+    "/api/users/me", summary="The caller's profile", tags=["users"], security=SIGNED_IN, responses=READ_ERRORS
+)
 def my_profile() -> UserOut:
     return UserOut.of(users.my_profile(caller(router)))
 
 
 @router.patch(
-    "/api/users/me", summary="Update the caller's profile", tags=["users"], security=SIGNED_IN, responses=WRITE_ERRORS
+    "/api/users/me",
+    summary="Update the caller's profile",
+    tags=["users"],
+    security=SIGNED_IN,
+    responses=WRITE_ERRORS,
 )
 def update_profile(request: Annotated[UpdateProfileRequest, Body()]) -> UserOut:
     sent = request.model_dump(exclude_unset=True, exclude={"avatar_upload_key"})
@@ -40,6 +46,8 @@ def update_profile(request: Annotated[UpdateProfileRequest, Body()]) -> UserOut:
     return UserOut.of(users.update_profile(caller(router), changes, request.avatar_upload_key))
 
 
-@router.get("/api/users/<handle>", summary="A public profile by handle", tags=["users"], responses=READ_ERRORS)
+@router.get(
+    "/api/users/<handle>", summary="A public profile by handle", tags=["users"], responses=READ_ERRORS
+)
 def public_profile(handle: str) -> PublicUserOut:
     return PublicUserOut.of(users.public_profile(handle))

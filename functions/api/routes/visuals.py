@@ -4,7 +4,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
-from api.routes.common import READ_ERRORS, SIGNED_IN, WRITE_ERRORS, caller, created
+from api.routes.common import READ_ERRORS, SIGNED_IN, WRITE_ERRORS, caller, created, created_response
 from api.schemas import (
     CreateVisualRequest,
     SetActiveRequest,
@@ -31,13 +31,10 @@ def _page(page: visuals.VisualPage) -> VisualPageOut:
     summary="Add a visual to a track (the track's artist only); it is PROCESSING until probed",
     tags=["visuals"],
     security=SIGNED_IN,
-    responses={
-        201: {"description": "Created", "content": {"application/json": {"model": VisualWithUploadOut}}},
-        **WRITE_ERRORS,
-    },
+    responses=created_response(VisualWithUploadOut) | WRITE_ERRORS,
 )
 def create_visual(
-    trackId: str,  # noqa: N803
+    trackId: str,
     request: Annotated[CreateVisualRequest, Body()],
 ) -> Response[VisualWithUploadOut]:
     declared = DeclaredMedia(
@@ -46,7 +43,9 @@ def create_visual(
         height_px=request.height_px,
         size_bytes=request.size_bytes,
     )
-    result = visuals.create_visual(caller(router), trackId, request.content_type, request.upload_key, declared)
+    result = visuals.create_visual(
+        caller(router), trackId, request.content_type, request.upload_key, declared
+    )
     upload = UploadOut.of(result.upload) if result.upload else None
     return created(VisualWithUploadOut(visual=VisualOut.of(result.visual), upload=upload))
 
@@ -58,7 +57,7 @@ def create_visual(
     responses=READ_ERRORS,
 )
 def list_visuals(
-    trackId: str,  # noqa: N803
+    trackId: str,
     kind: Annotated[VisualKind | None, Query()] = None,
     active: Annotated[bool | None, Query()] = None,
     limit: Limit = 20,
@@ -74,7 +73,7 @@ def list_visuals(
     security=SIGNED_IN,
     responses=READ_ERRORS,
 )
-def studio_visuals(trackId: str, limit: Limit = 20, cursor: Cursor = None) -> VisualPageOut:  # noqa: N803
+def studio_visuals(trackId: str, limit: Limit = 20, cursor: Cursor = None) -> VisualPageOut:
     return _page(visuals.list_studio_visuals(caller(router), trackId, limit, cursor))
 
 
@@ -84,7 +83,7 @@ def studio_visuals(trackId: str, limit: Limit = 20, cursor: Cursor = None) -> Vi
     tags=["visuals"],
     responses=READ_ERRORS,
 )
-def get_visual(visualId: str) -> VisualOut:  # noqa: N803
+def get_visual(visualId: str) -> VisualOut:
     return VisualOut.of(visuals.get_visual(caller(router), visualId))
 
 
@@ -95,7 +94,7 @@ def get_visual(visualId: str) -> VisualOut:  # noqa: N803
     security=SIGNED_IN,
     responses=READ_ERRORS,
 )
-def studio_visual(visualId: str) -> VisualOut:  # noqa: N803
+def studio_visual(visualId: str) -> VisualOut:
     return VisualOut.of(visuals.get_visual(caller(router), visualId))
 
 
@@ -106,7 +105,7 @@ def studio_visual(visualId: str) -> VisualOut:  # noqa: N803
     security=SIGNED_IN,
     responses=WRITE_ERRORS,
 )
-def set_active(trackId: str, visualId: str, request: Annotated[SetActiveRequest, Body()]) -> VisualOut:  # noqa: N803
+def set_active(trackId: str, visualId: str, request: Annotated[SetActiveRequest, Body()]) -> VisualOut:
     return VisualOut.of(visuals.set_active(caller(router), trackId, visualId, request.active))
 
 
@@ -117,7 +116,7 @@ def set_active(trackId: str, visualId: str, request: Annotated[SetActiveRequest,
     security=SIGNED_IN,
     responses=WRITE_ERRORS,
 )
-def archive(trackId: str, visualId: str) -> VisualOut:  # noqa: N803
+def archive(trackId: str, visualId: str) -> VisualOut:
     return VisualOut.of(visuals.archive(caller(router), trackId, visualId))
 
 
@@ -128,5 +127,5 @@ def archive(trackId: str, visualId: str) -> VisualOut:  # noqa: N803
     security=SIGNED_IN,
     responses=WRITE_ERRORS,
 )
-def unarchive(trackId: str, visualId: str) -> VisualOut:  # noqa: N803
+def unarchive(trackId: str, visualId: str) -> VisualOut:
     return VisualOut.of(visuals.unarchive(caller(router), trackId, visualId))

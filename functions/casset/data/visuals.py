@@ -2,6 +2,7 @@
 transactions, never by a read-then-write in application code."""
 
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
+from pynamodb.expressions.update import Action
 
 from casset.clock import utcnow
 from casset.data._dynamo import cancellation_codes, ready, transaction, translated_errors
@@ -267,7 +268,7 @@ def archive(visual: Visual) -> None:
 
 def unarchive(visual: Visual) -> None:
     restored = visual.archived_from or MediaStatus.READY
-    actions = [
+    actions: list[Action] = [
         VisualItem.status.set(restored.value),
         VisualItem.archived_from.remove(),
         VisualItem.updated_at.set(utcnow()),

@@ -7,7 +7,7 @@ every write is conditioned on that, so a duplicate running concurrently cannot o
 import os
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from enum import StrEnum
 
 from casset import keys
@@ -131,7 +131,5 @@ def _downloaded(key: str, containers: frozenset[str]) -> Iterator[str]:
 
 
 def _mark_for_purge(key: str) -> None:
-    try:
+    with suppress(NotFound):
         storage.tag(key, {"status": "failed"})
-    except NotFound:
-        pass
