@@ -1,12 +1,14 @@
 # Every target installs what it needs: a fresh clone needs only `make dev` or `make test`.
 SHELL := /bin/bash
 export PYENV_VERSION ?= 3.12.1
+export SAM_CLI_TELEMETRY := 0
 PYTHON312 ?= python3.12
 VENV := .venv
 PY := $(VENV)/bin/python
 SAM_VENV := .venv-sam
 SAM := $(SAM_VENV)/bin/sam
 STAMP := $(VENV)/.installed
+BUILD_EXCLUDES ?=
 export PYTHONPATH := $(CURDIR)/functions:$(CURDIR)
 
 .PHONY: dev test test-unit test-integration test-e2e lint build openapi token bench clean

@@ -89,6 +89,14 @@ def track_item(track_id: str) -> dict[str, Any] | None:
 # Users, tracks, visuals through the API
 
 
+@dataclass(frozen=True)
+class Artist:
+    """What the `artist` fixture makes: an artist's user id and one track of theirs."""
+
+    user_id: str
+    track_id: str
+
+
 def create_profile(api: Api, *, artist: bool = True, user: str | None = None) -> str:
     user = user or fresh("user-")
     status, body, _ = api(
