@@ -82,7 +82,9 @@ def require_track_owner(caller: Caller, track: Track) -> None:
 
 def can_see(caller: Caller, track: Track, visual: Visual) -> bool:
     """Fans see READY visuals; the artist and the uploader see every status."""
-    return visual.status is MediaStatus.READY or caller.user_id in {track.artist_id, visual.uploader_user_id}
+    if visual.status is MediaStatus.READY:
+        return True
+    return caller.user_id is not None and caller.user_id in {track.artist_id, visual.uploader_user_id}
 
 
 def check_can_activate(visual: Visual) -> None:

@@ -9,7 +9,7 @@ import pytest
 from pynamodb.attributes import TTLAttribute
 from pynamodb.indexes import AllProjection, KeysOnlyProjection
 
-from casset.data.tables import ALL_ITEMS
+from casset.data.tables import ALL_ITEMS, TABLE_SETTINGS
 from casset.media_types import AUDIO_EXTENSIONS, VIDEO_EXTENSIONS
 from casset.settings import Settings
 from infra.translate import TEMPLATE, lint, load_template, translated
@@ -23,9 +23,8 @@ _DYNAMO_TYPES = {"UnicodeAttribute": "S", "UTCDateTimeAttribute": "S", "NumberAt
 
 def _table_of(item: type) -> dict:
     """Follow the item's table through Settings' env var to the template's table resource."""
-    table_fields = {name: field for name, field in Settings.model_fields.items() if name.endswith("_table")}
-    default_names = {field.default: field.alias for field in table_fields.values()}
-    variable = default_names[item.Meta.table_name]
+    variable = Settings.model_fields[TABLE_SETTINGS[item]].alias
+    assert variable is not None
     return RESOURCES[ENVIRONMENT[variable]["Ref"]]["Properties"]
 
 

@@ -174,19 +174,21 @@ class RateLimitItem(Model):
     expires_at = TTLAttribute(attr_name="expiresAt")
 
 
-ALL_ITEMS: tuple[type[Model], ...] = (UserItem, HandleItem, TrackItem, VisualItem, RateLimitItem)
+# Which setting names each item's table (the setting's env var is set from template.yaml).
+TABLE_SETTINGS: dict[type[Model], str] = {
+    UserItem: "users_table",
+    HandleItem: "handles_table",
+    TrackItem: "tracks_table",
+    VisualItem: "visuals_table",
+    RateLimitItem: "rate_limits_table",
+}
+ALL_ITEMS = tuple(TABLE_SETTINGS)
 
 
 def bind_tables(settings: Settings) -> None:
     """Point each item class at its table. Idempotent and cheap, so every entry point may call it."""
-    names = {
-        UserItem: settings.users_table,
-        HandleItem: settings.handles_table,
-        TrackItem: settings.tracks_table,
-        VisualItem: settings.visuals_table,
-        RateLimitItem: settings.rate_limits_table,
-    }
-    for item, name in names.items():
+    for item, setting in TABLE_SETTINGS.items():
+        name = getattr(settings, setting)
         if item.Meta.table_name != name:
             item.Meta.table_name = name
             item._connection = None  # PynamoDB caches the connection with the table name

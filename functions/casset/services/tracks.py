@@ -7,10 +7,10 @@ from casset.clock import utcnow
 from casset.data import storage
 from casset.data import tracks as tracks_data
 from casset.data import users as users_data
-from casset.entities import Track
+from casset.entities import MediaStatus, Track
 from casset.errors import BadRequest, NotFound
 from casset.ids import new_id
-from casset.media_types import MediaCategory, media_type
+from casset.media_types import MediaCategory, MediaType, media_type
 from casset.rules import HOOK_DEFAULT_SEC, Caller, check_hook, require_artist, require_track_owner
 from casset.services import uploads
 
@@ -54,27 +54,31 @@ def create_track(
     audio: AudioSource | None,
     cover_upload_key: str | None,
 ) -> TrackWithUpload:
+    """Every input is checked before the one write, so a refused request leaves nothing behind."""
     artist = require_artist(users_data.get_user(caller.require_user()))
     hook_duration = HOOK_DEFAULT_SEC if hook_duration_sec is None else hook_duration_sec
     check_hook(preview_start_sec, hook_duration, None)
-    now = utcnow()
     track_id = new_id()
-    cover_key = _adopt_cover(caller, track_id, cover_upload_key) if cover_upload_key else None
+    planned_audio = _plan_audio(caller, track_id, audio) if audio else None
+    planned_cover = _plan_cover(caller, track_id, cover_upload_key) if cover_upload_key else None
+    if planned_cover:
+        planned_cover.copy()  # before the record points at it
+    now = utcnow()
     track = tracks_data.create_track(
         Track(
             id=track_id,
             artist_id=artist.id,
             title=title,
-            cover_key=cover_key,
+            audio_key=planned_audio.key if planned_audio else None,
+            audio_status=MediaStatus.PROCESSING if planned_audio else MediaStatus.PENDING_UPLOAD,
+            cover_key=planned_cover.key if planned_cover else None,
             preview_start_sec=preview_start_sec,
             hook_duration_sec=hook_duration,
             created_at=now,
             updated_at=now,
         )
     )
-    if audio is None:
-        return TrackWithUpload(track, None)
-    return _attach_audio(caller, track, audio)
+    return TrackWithUpload(track, planned_audio.deliver() if planned_audio else None)
 
 
 def replace_audio(caller: Caller, track_id: str, audio: AudioSource) -> TrackWithUpload:
@@ -100,31 +104,51 @@ def update_track(
         check_hook(start, duration, track.audio.duration_sec if track.audio else None)
         changes |= {"preview_start_sec": start, "hook_duration_sec": duration}
     if cover_upload_key:
-        changes["cover_key"] = _adopt_cover(caller, track.id, cover_upload_key)
+        cover = _plan_cover(caller, track.id, cover_upload_key)
+        cover.copy()  # before the record points at it: an unused copy is harmless, a dangling key is not
+        changes["cover_key"] = cover.key
     if not changes:
         return track
     return tracks_data.update_track(track.id, **changes)
 
 
-def _attach_audio(caller: Caller, track: Track, audio: AudioSource) -> TrackWithUpload:
+@dataclass(frozen=True)
+class _PlannedMedia:
+    """Where a track's audio or cover will live, and how the bytes get there: a server-side copy of an
+    earlier upload (after the record exists, so the probe finds it) or a presigned POST for the browser."""
+
+    key: str
+    kind: MediaType
+    source_upload_key: str | None
+
+    def copy(self) -> None:
+        if self.source_upload_key:
+            storage.copy(self.source_upload_key, self.key, self.kind.content_type)
+
+    def deliver(self) -> storage.UploadTarget | None:
+        if self.source_upload_key:
+            self.copy()
+            return None
+        return uploads.target(self.key, self.kind)
+
+
+def _plan_audio(caller: Caller, track_id: str, audio: AudioSource) -> _PlannedMedia:
     if (audio.content_type is None) == (audio.upload_key is None):
         raise BadRequest("Give either audioContentType or audioUploadKey.", code="INVALID_AUDIO_SOURCE")
-    upload_id = new_id()
     if audio.upload_key:
         kind, upload_id = uploads.adopt(caller, audio.upload_key, MediaCategory.AUDIO)
-        audio_key = keys.track_audio(track.id, upload_id, kind)
-        # Mark PROCESSING before the copy lands, so the probe finds the key it expects.
-        updated = tracks_data.start_audio_processing(track.id, audio_key)
-        storage.copy(audio.upload_key, audio_key, kind.content_type)
-        return TrackWithUpload(updated, None)
-    kind = media_type(audio.content_type or "", expected=MediaCategory.AUDIO)
-    audio_key = keys.track_audio(track.id, upload_id, kind)
-    updated = tracks_data.start_audio_processing(track.id, audio_key)
-    return TrackWithUpload(updated, uploads.target(audio_key, kind))
+    else:
+        kind, upload_id = media_type(audio.content_type or "", expected=MediaCategory.AUDIO), new_id()
+    return _PlannedMedia(keys.track_audio(track_id, upload_id, kind), kind, audio.upload_key)
 
 
-def _adopt_cover(caller: Caller, track_id: str, upload_key: str) -> str:
+def _plan_cover(caller: Caller, track_id: str, upload_key: str) -> _PlannedMedia:
     kind, upload_id = uploads.adopt(caller, upload_key, MediaCategory.IMAGE)
-    cover_key = keys.track_cover(track_id, upload_id, kind)
-    storage.copy(upload_key, cover_key, kind.content_type)
-    return cover_key
+    return _PlannedMedia(keys.track_cover(track_id, upload_id, kind), kind, upload_key)
+
+
+def _attach_audio(caller: Caller, track: Track, audio: AudioSource) -> TrackWithUpload:
+    planned = _plan_audio(caller, track.id, audio)
+    # PROCESSING for the new key before its bytes land, so the probe accepts exactly this upload.
+    updated = tracks_data.start_audio_processing(track.id, planned.key)
+    return TrackWithUpload(updated, planned.deliver())
