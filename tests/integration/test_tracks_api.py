@@ -268,19 +268,27 @@ def test_an_artist_without_tracks_has_an_empty_list(api: Api) -> None:
     strict=True,
 )
 @pytest.mark.parametrize(
-    "audio",
+    ("audio", "refusal"),
     [
-        {"audioContentType": "application/pdf"},
-        {"audioContentType": "audio/mpeg", "audioUploadKey": "uploads/audio/x/y.mp3"},
-        {"audioUploadKey": "uploads/audio/someone-else/01jdw0000000000000000000aa.mp3"},
+        ({"audioContentType": "application/pdf"}, (400, "UNSUPPORTED_MEDIA_TYPE")),
+        (
+            {"audioContentType": "audio/mpeg", "audioUploadKey": "uploads/audio/x/y.mp3"},
+            (400, "INVALID_AUDIO_SOURCE"),
+        ),
+        (
+            {"audioUploadKey": "uploads/audio/someone-else/01jdw0000000000000000000aa.mp3"},
+            (403, "UPLOAD_NOT_OWNED"),
+        ),
     ],
     ids=["unsupported-type", "both-sources", "someone-elses-upload"],
 )
-def test_a_refused_track_creation_leaves_no_track_behind(api: Api, audio: dict) -> None:
+def test_a_refused_track_creation_leaves_no_track_behind(
+    api: Api, audio: dict, refusal: tuple[int, str]
+) -> None:
     # Given an artist with no tracks
     user = create_profile(api)
     # When they create a track whose audio source is refused
-    status, body, _ = api("POST", "/api/tracks", user=user, body={"title": "Orphan", **audio})
-    assert 400 <= status < 500, body
-    # Then no track exists (the request failed as a whole)
+    reply = api("POST", "/api/tracks", user=user, body={"title": "Orphan", **audio})
+    assert error_code(reply) == refusal
+    # Then no track exists: the request failed as a whole
     assert artist_tracks(api, user) == []

@@ -113,6 +113,12 @@ def test_fans_see_only_ready_visuals_and_the_artist_sees_all() -> None:
         assert can_see(owner, track(), visual(status))
 
 
+def test_anonymous_callers_never_see_unready_visuals_without_an_uploader() -> None:
+    generated = visual(MediaStatus.PROCESSING, uploader_user_id=None, kind=VisualKind.AI)
+    assert not can_see(Caller(), track(), generated)
+    assert can_see(Caller(user_id="artist"), track(), generated)
+
+
 @pytest.mark.parametrize(
     ("status", "code"),
     [
@@ -121,12 +127,6 @@ def test_fans_see_only_ready_visuals_and_the_artist_sees_all() -> None:
         (MediaStatus.FAILED, "VISUAL_NOT_READY"),
     ],
 )
-def test_anonymous_callers_never_see_unready_visuals_without_an_uploader() -> None:
-    generated = visual(MediaStatus.PROCESSING, uploader_user_id=None, kind=VisualKind.AI)
-    assert not can_see(Caller(), track(), generated)
-    assert can_see(Caller(user_id="artist"), track(), generated)
-
-
 def test_only_ready_visuals_can_be_activated(status: MediaStatus, code: str) -> None:
     with pytest.raises(Conflict) as error:
         check_can_activate(visual(status))
