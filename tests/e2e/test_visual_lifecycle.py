@@ -76,7 +76,7 @@ def test_audio_uploaded_through_presigned_post_is_probed(track: dict) -> None:
     assert track["audio"]["channels"] in {1, 2}
 
 
-def test_visual_goes_processing_to_ready_then_active_then_archived(
+def test_visual_goes_processing_to_ready_then_active_then_archived_and_back(
     artist: Client, track: dict, stack: Any, tmp_path: Path
 ) -> None:
     created = artist.call("POST", f"/api/tracks/{track['id']}/visuals", {"contentType": "video/mp4"})
@@ -107,6 +107,11 @@ def test_visual_goes_processing_to_ready_then_active_then_archived(
     assert archived.json()["status"] == "ARCHIVED"
     assert anonymous.call("GET", f"/api/tracks/{track['id']}/visuals").json()["items"] == []
     assert anonymous.call("GET", f"/api/tracks/{track['id']}").json()["activeVisualId"] is None
+
+    restored = artist.call("POST", f"/api/tracks/{track['id']}/visuals/{visual['id']}/unarchive")
+    assert restored.status_code == 200 and restored.json()["status"] == "READY"
+    listed_again = anonymous.call("GET", f"/api/tracks/{track['id']}/visuals").json()
+    assert [item["id"] for item in listed_again["items"]] == [visual["id"]]
 
 
 def test_corrupt_visual_ends_failed_with_a_reason(artist: Client, track: dict, tmp_path: Path) -> None:

@@ -136,3 +136,10 @@ def tag(key: str, tags: dict[str, str]) -> None:
         )
     except ClientError as error:
         raise _translated(error, key) from error
+
+
+def untag(key: str) -> None:
+    try:
+        _s3().delete_object_tagging(Bucket=_bucket(), Key=key)
+    except ClientError as error:
+        raise _translated(error, key) from error

@@ -1,5 +1,6 @@
 """The V1 visual lifecycle: create (PROCESSING), probe (READY/FAILED), list, activate, archive."""
 
+from contextlib import suppress
 from dataclasses import dataclass
 
 from casset import keys
@@ -129,17 +130,18 @@ def unarchive(caller: Caller, track_id: str, visual_id: str) -> Visual:
     owned_track(caller, track_id)
     visual = visual_of_track(visuals_data.get_visual(visual_id), track_id)
     visuals_data.unarchive(visual)
-    _tag_objects(visual, {})
+    _tag_objects(visual, None)
     return _reload(visual_id)
 
 
-def _tag_objects(visual: Visual, tags: dict[str, str]) -> None:
-    """Lifecycle rules move archived media to cold storage; untagging brings it back under normal rules."""
+def _tag_objects(visual: Visual, tags: dict[str, str] | None) -> None:
+    """Lifecycle rules move archived media to cold storage; no tags puts it back under normal rules."""
     for key in filter(None, (visual.source_key, visual.poster_key)):
-        try:
-            storage.tag(key, tags)
-        except NotFound:
-            continue  # never uploaded: nothing to move
+        with suppress(NotFound):  # never uploaded: nothing to move
+            if tags:
+                storage.tag(key, tags)
+            else:
+                storage.untag(key)
 
 
 def _reload(visual_id: str) -> Visual:
