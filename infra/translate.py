@@ -32,9 +32,11 @@ def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
 
 
 def _as_packaged(template: dict[str, Any]) -> dict[str, Any]:
-    """Local code paths replaced by S3 URIs, as `sam package` would leave them for the translator."""
+    """Local code paths replaced by S3 (and ECR) URIs, as `sam package` would leave them for the translator."""
     for resource in template.get("Resources", {}).values():
         properties = resource.get("Properties") or {}
+        if properties.get("PackageType") == "Image" and "ImageUri" not in properties:
+            properties["ImageUri"] = "123456789012.dkr.ecr.us-east-1.amazonaws.com/packaged-image:latest"
         for name in ("CodeUri", "ContentUri"):
             if isinstance(properties.get(name), str) and not properties[name].startswith("s3://"):
                 properties[name] = f"s3://packaged-code/{properties[name].strip('/')}"

@@ -4,11 +4,11 @@ domain entities. Nothing from the data layer reaches a response except through t
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, StringConstraints, UrlConstraints
 from pydantic.alias_generators import to_camel
 
 from casset.data import storage
-from casset.entities import MediaStatus, Metrics, Track, User, Visual, VisualKind
+from casset.entities import ExportJob, ExportStatus, MediaStatus, Metrics, Track, User, Visual, VisualKind
 from casset.rules import HOOK_MAX_SEC, HOOK_MIN_SEC
 
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -86,6 +86,19 @@ class CreateVisualRequest(RequestModel):
 
 class SetActiveRequest(RequestModel):
     active: bool
+
+
+class ExportRequest(RequestModel):
+    track_id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    hook_start_sec: HookStart
+    hook_duration_sec: HookDuration
+    visual_asset_id: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = Field(
+        None, description="Defaults to the track's active visual; with none, the static cover."
+    )
+    share_url: (
+        Annotated[HttpUrl, UrlConstraints(max_length=200, allowed_schemes=["https", "http"])] | None
+    ) = None
+    preset: Literal["high", "standard", "low"] = "standard"
 
 
 # Responses
@@ -268,6 +281,67 @@ class VisualWithUploadOut(ResponseModel):
 class VisualPageOut(ResponseModel):
     items: list[VisualOut]
     next_cursor: str | None
+
+
+class ExportOutputOut(ResponseModel):
+    size_bytes: int
+    duration_sec: float
+    width: int
+    height: int
+    fps: int
+    video_bitrate: int
+    audio_bitrate: int
+
+
+class ExportOut(ResponseModel):
+    id: str
+    status: ExportStatus
+    progress: int = Field(description="Percent, in steps of 10 while rendering")
+    eta_sec: float | None
+    warnings: list[str]
+    failure_reason: str | None
+    failure_message: str | None
+    track_id: str
+    visual_asset_id: str | None
+    hook_start_sec: float
+    hook_duration_sec: float
+    preset: str
+    download_url: str | None = Field(description="Signed, short-lived; present once DONE.")
+    download_url_expires_at: datetime | None
+    output: ExportOutputOut | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    render_sec: float | None
+
+    @classmethod
+    def of(cls, job: ExportJob) -> "ExportOut":
+        url, expires = (
+            storage.presigned_download_with_expiry(job.output_key, f"casset-hook-{job.id[:8]}.mp4")
+            if job.status is ExportStatus.DONE and job.output_key
+            else (None, None)
+        )
+        return cls(
+            id=job.id,
+            status=job.status,
+            progress=job.progress,
+            eta_sec=job.eta_sec,
+            warnings=job.warnings,
+            failure_reason=job.failure_reason,
+            failure_message=job.failure_message,
+            track_id=job.plan.track_id,
+            visual_asset_id=job.plan.visual_id,
+            hook_start_sec=job.plan.hook_start_sec,
+            hook_duration_sec=job.plan.hook_duration_sec,
+            preset=job.plan.preset,
+            download_url=url,
+            download_url_expires_at=expires,
+            output=ExportOutputOut(**job.output.model_dump()) if job.output else None,
+            created_at=job.created_at,
+            started_at=job.started_at,
+            finished_at=job.finished_at,
+            render_sec=job.render_sec,
+        )
 
 
 class ErrorOut(ResponseModel):

@@ -110,3 +110,62 @@ class Visual(Entity):
     archived_from: MediaStatus | None = None
     created_at: datetime
     updated_at: datetime
+
+
+class ExportStatus(StrEnum):
+    QUEUED = "QUEUED"
+    RENDERING = "RENDERING"
+    DONE = "DONE"
+    FAILED = "FAILED"
+
+
+class RenderPlan(Entity):
+    """Everything that decides the output's bytes. Its hash is the export's id, so an identical request
+    finds the finished export and any changed input (a new audio upload, another visual, another title)
+    is a different export."""
+
+    renderer_version: str
+    track_id: str
+    audio_key: str  # a new upload is a new key: the track audio's version
+    hook_start_sec: float
+    hook_duration_sec: float
+    visual_id: str | None
+    visual_key: str | None  # the visual's version
+    visual_mean_luminance: float | None
+    cover_key: str | None
+    avatar_key: str | None
+    title: str
+    artist: str
+    share_url: str | None
+    attribution_handle: str | None
+    preset: str
+
+
+class ExportOutput(Entity):
+    size_bytes: int
+    duration_sec: float
+    width: int
+    height: int
+    fps: int
+    video_bitrate: int
+    audio_bitrate: int
+
+
+class ExportJob(Entity):
+    id: str
+    plan: RenderPlan
+    status: ExportStatus
+    progress: int = 0
+    eta_sec: float | None = None
+    warnings: list[str] = []
+    failure_reason: str | None = None
+    failure_message: str | None = None
+    output_key: str | None = None
+    output: ExportOutput | None = None
+    requested_by: str | None = None
+    attempts: int = 0
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    render_sec: float | None = None
+    created_at: datetime
+    updated_at: datetime

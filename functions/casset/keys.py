@@ -75,3 +75,7 @@ def parse_probe_target(key: str) -> VisualSource | TrackAudio | None:
     if match := _TRACK_AUDIO.match(key):
         return TrackAudio(match["track"], match["upload"])
     return None
+
+
+def export_output(export_id: str) -> str:
+    return f"exports/{export_id}.mp4"

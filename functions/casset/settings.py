@@ -17,6 +17,8 @@ class Settings(BaseModel):
     tracks_table: str = Field("Tracks", alias="TRACKS_TABLE")
     visuals_table: str = Field("Visuals", alias="VISUALS_TABLE")
     rate_limits_table: str = Field("RateLimits", alias="RATE_LIMITS_TABLE")
+    exports_table: str = Field("Exports", alias="EXPORTS_TABLE")
+    render_queue_url: str = Field("", alias="RENDER_QUEUE_URL")
     media_bucket: str = Field("casset-media", alias="MEDIA_BUCKET")
 
     # Presigned upload and download links.
@@ -28,6 +30,10 @@ class Settings(BaseModel):
     max_visual_duration_sec: float = Field(30.0, alias="MAX_VISUAL_DURATION_SEC")
     max_audio_duration_sec: float = Field(3600.0, alias="MAX_AUDIO_DURATION_SEC")
     max_video_side_px: int = Field(4096, alias="MAX_VIDEO_SIDE_PX")
+
+    # Exports: outputs live 7 days (bucket lifecycle); a job record a little less, so a cache hit never
+    # points at an expired file.
+    export_retention_days: int = Field(6, alias="EXPORT_RETENTION_DAYS")
 
     # Request guards.
     max_body_bytes: int = Field(64 * 1024, alias="MAX_BODY_BYTES")

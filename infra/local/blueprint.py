@@ -1,6 +1,7 @@
 """What the local stack needs to know, read from template.yaml itself (after SAM translation), so the
 local tables, bucket, routes, function environments and S3 triggers cannot drift from production."""
 
+import json
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -10,6 +11,7 @@ from infra.translate import load_template, translated
 
 ACCOUNT_ID = "123456789012"
 REGION = "us-east-1"
+_QUEUE_ATTRIBUTES = {"VisibilityTimeout", "MessageRetentionPeriod", "RedrivePolicy", "DelaySeconds"}
 LOCAL_PARAMETERS = {
     "Stage": "local",
     "JwtIssuer": "casset-local",
@@ -51,6 +53,20 @@ class S3Trigger:
 
 
 @dataclass(frozen=True)
+class QueueSpec:
+    logical_id: str
+    name: str
+    attributes: dict[str, str]  # SQS API attributes (VisibilityTimeout, RedrivePolicy, ...)
+
+
+@dataclass(frozen=True)
+class QueueTrigger:
+    function: str
+    queue: str  # logical id
+    batch_size: int
+
+
+@dataclass(frozen=True)
 class BucketSpec:
     logical_id: str
     name: str
@@ -64,6 +80,8 @@ class Blueprint:
     routes: list[RouteSpec]
     tables: dict[str, dict[str, Any]]  # physical name -> AWS::DynamoDB::Table properties
     buckets: list[BucketSpec]
+    queues: list[QueueSpec]
+    queue_triggers: list[QueueTrigger]
     cors: dict[str, Any]
     jwt_issuer: str
     jwt_audience: list[str]
@@ -103,9 +121,15 @@ def _sub(expression: str, names: dict[str, str]) -> str:
 
 def _attribute(logical_id: str, attribute: str, names: dict[str, str]) -> str:
     name = names[logical_id]
-    if attribute == "Arn" and logical_id in names:
-        return f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{name}"
-    return name
+    if attribute != "Arn":
+        return name
+    if name.startswith(_QUEUE_URL):
+        return f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:{name.rsplit('/', 1)[1]}"
+    return f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{name}"
+
+
+# Ref of a queue is its URL; moto takes the queue from the URL's path whatever endpoint serves it.
+_QUEUE_URL = f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT_ID}/"
 
 
 @lru_cache(maxsize=1)
@@ -115,8 +139,10 @@ def blueprint() -> Blueprint:
     resources = cfn["Resources"]
     names: dict[str, str] = {}
     for logical_id, resource in resources.items():
-        if resource["Type"] == "AWS::DynamoDB::Table" or resource["Type"] == "AWS::Lambda::Function":
+        if resource["Type"] in {"AWS::DynamoDB::Table", "AWS::Lambda::Function"}:
             names[logical_id] = f"casset-local-{logical_id}"
+        elif resource["Type"] == "AWS::SQS::Queue":
+            names[logical_id] = f"{_QUEUE_URL}casset-local-{logical_id}"
     for logical_id, resource in resources.items():
         if resource["Type"] == "AWS::S3::Bucket":
             names[logical_id] = resolve(resource["Properties"]["BucketName"], names)
@@ -128,10 +154,12 @@ def blueprint() -> Blueprint:
         properties = resource["Properties"]
         translated_properties = resources[logical_id]["Properties"]
         environment = resolve(translated_properties.get("Environment", {}).get("Variables", {}), names)
+        image = properties.get("PackageType") == "Image"
         functions[logical_id] = FunctionSpec(
             logical_id=logical_id,
-            handler=properties["Handler"],
-            code_uri=properties["CodeUri"],
+            # An image function's handler is its command; its code is the same functions/ package.
+            handler=properties["ImageConfig"]["Command"][0] if image else properties["Handler"],
+            code_uri="functions/" if image else properties["CodeUri"],
             environment={key: str(value) for key, value in environment.items()},
             timeout_sec=int(translated_properties.get("Timeout", 3)),
             memory_mb=int(translated_properties.get("MemorySize", 128)),
@@ -177,6 +205,29 @@ def blueprint() -> Blueprint:
             )
         )
 
+    queues = [
+        QueueSpec(
+            logical_id=logical_id,
+            name=names[logical_id].rsplit("/", 1)[1],
+            attributes={
+                key: json.dumps(value) if isinstance(value, dict) else str(value)
+                for key, value in resolve(resource.get("Properties", {}), names).items()
+                if key in _QUEUE_ATTRIBUTES
+            },
+        )
+        for logical_id, resource in resources.items()
+        if resource["Type"] == "AWS::SQS::Queue"
+    ]
+    queue_triggers = [
+        QueueTrigger(
+            function=resource["Properties"]["FunctionName"]["Ref"],
+            queue=resource["Properties"]["EventSourceArn"]["Fn::GetAtt"][0],
+            batch_size=int(resource["Properties"].get("BatchSize", 10)),
+        )
+        for resource in resources.values()
+        if resource["Type"] == "AWS::Lambda::EventSourceMapping"
+    ]
+
     tables = {
         names[logical_id]: resolve(resource["Properties"], names)
         for logical_id, resource in resources.items()
@@ -187,6 +238,8 @@ def blueprint() -> Blueprint:
         routes=routes,
         tables=tables,
         buckets=buckets,
+        queues=queues,
+        queue_triggers=queue_triggers,
         cors=resolve(api.get("x-amazon-apigateway-cors", {}), names),
         jwt_issuer=jwt["issuer"],
         jwt_audience=list(jwt["audience"]),

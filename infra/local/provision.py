@@ -7,7 +7,7 @@ from typing import Any
 
 import boto3
 
-from infra.local.blueprint import Blueprint
+from infra.local.blueprint import ACCOUNT_ID, REGION, Blueprint
 
 # CloudFormation and the DynamoDB API spell some table properties differently; SSE is not emulated.
 _TABLE_FIELDS = ("AttributeDefinitions", "KeySchema", "GlobalSecondaryIndexes", "BillingMode")
@@ -30,7 +30,7 @@ def _api_cors_rule(rule: dict[str, Any]) -> dict[str, Any]:
 def provision(plan: Blueprint, session: boto3.Session | None = None) -> None:
     session = session or boto3.Session()
     dynamodb, s3 = session.client("dynamodb"), session.client("s3")
-    lambda_client, iam = session.client("lambda"), session.client("iam")
+    lambda_client, iam, sqs = session.client("lambda"), session.client("iam"), session.client("sqs")
 
     for name, properties in plan.tables.items():
         dynamodb.create_table(TableName=name, **{k: v for k, v in properties.items() if k in _TABLE_FIELDS})
@@ -65,6 +65,17 @@ def provision(plan: Blueprint, session: boto3.Session | None = None) -> None:
             MemorySize=spec.memory_mb,
         )
         function_arns[logical_id] = created["FunctionArn"]
+
+    # Dead-letter queues first: a redrive policy names its target's ARN.
+    for queue in sorted(plan.queues, key=lambda queue: "RedrivePolicy" in queue.attributes):
+        sqs.create_queue(QueueName=queue.name, Attributes=queue.attributes)
+    queue_arns = {queue.logical_id: f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:{queue.name}" for queue in plan.queues}
+    for trigger in plan.queue_triggers:
+        lambda_client.create_event_source_mapping(
+            EventSourceArn=queue_arns[trigger.queue],
+            FunctionName=function_arns[trigger.function],
+            BatchSize=trigger.batch_size,
+        )
 
     for bucket in plan.buckets:
         s3.create_bucket(Bucket=bucket.name)

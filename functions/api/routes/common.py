@@ -23,6 +23,10 @@ def created_response(model: type[BaseModel]) -> dict[int, OpenAPIResponse]:
     return {HTTPStatus.CREATED: _json_response("Created", model)}
 
 
+def accepted_response(model: type[BaseModel]) -> dict[int, OpenAPIResponse]:
+    return {HTTPStatus.ACCEPTED: _json_response("Accepted: queued or in progress", model)}
+
+
 def _json_response(description: str, model: type[BaseModel]) -> OpenAPIResponse:
     return {"description": description, "content": {"application/json": {"model": model}}}
 

@@ -143,3 +143,20 @@ def untag(key: str) -> None:
         _s3().delete_object_tagging(Bucket=_bucket(), Key=key)
     except ClientError as error:
         raise _translated(error, key) from error
+
+
+def upload(path: str, key: str, content_type: str) -> None:
+    try:
+        _s3().upload_file(path, _bucket(), key, ExtraArgs={"ContentType": content_type})
+    except ClientError as error:
+        raise _translated(error, key) from error
+
+
+def presigned_download_with_expiry(key: str, filename: str | None = None) -> tuple[str, datetime]:
+    """A GET URL and when it stops working; with filename, browsers save it under that name."""
+    ttl = get_settings().download_url_ttl_sec
+    params: dict[str, str] = {"Bucket": _bucket(), "Key": key}
+    if filename:
+        params["ResponseContentDisposition"] = f'attachment; filename="{filename}"'
+    url: str = _s3().generate_presigned_url("get_object", Params=params, ExpiresIn=ttl)
+    return url, utcnow() + timedelta(seconds=ttl)

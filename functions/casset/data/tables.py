@@ -2,6 +2,7 @@
 
 from pynamodb.attributes import (
     BooleanAttribute,
+    ListAttribute,
     MapAttribute,
     NumberAttribute,
     TTLAttribute,
@@ -163,6 +164,60 @@ class VisualItem(Model):
     by_uploader = VisualsByUploader()
 
 
+class PlanAttribute(MapAttribute):
+    renderer_version = UnicodeAttribute(attr_name="rendererVersion")
+    track_id = UnicodeAttribute(attr_name="trackId")
+    audio_key = UnicodeAttribute(attr_name="audioKey")
+    hook_start_sec = NumberAttribute(attr_name="hookStartSec")
+    hook_duration_sec = NumberAttribute(attr_name="hookDurationSec")
+    visual_id = UnicodeAttribute(attr_name="visualId", null=True)
+    visual_key = UnicodeAttribute(attr_name="visualKey", null=True)
+    visual_mean_luminance = NumberAttribute(attr_name="visualMeanLuminance", null=True)
+    cover_key = UnicodeAttribute(attr_name="coverKey", null=True)
+    avatar_key = UnicodeAttribute(attr_name="avatarKey", null=True)
+    title = UnicodeAttribute()
+    artist = UnicodeAttribute()
+    share_url = UnicodeAttribute(attr_name="shareUrl", null=True)
+    attribution_handle = UnicodeAttribute(attr_name="attributionHandle", null=True)
+    preset = UnicodeAttribute()
+
+
+class OutputAttribute(MapAttribute):
+    size_bytes = NumberAttribute(attr_name="sizeBytes")
+    duration_sec = NumberAttribute(attr_name="durationSec")
+    width = NumberAttribute()
+    height = NumberAttribute()
+    fps = NumberAttribute()
+    video_bitrate = NumberAttribute(attr_name="videoBitrate")
+    audio_bitrate = NumberAttribute(attr_name="audioBitrate")
+
+
+class ExportItem(Model):
+    """An export job, keyed by the hash of its render plan (content-addressed)."""
+
+    class Meta:
+        table_name = "Exports"
+
+    id = UnicodeAttribute(hash_key=True)
+    plan = PlanAttribute()
+    status = UnicodeAttribute()
+    progress = NumberAttribute(default=0)
+    eta_sec = NumberAttribute(attr_name="etaSec", null=True)
+    warnings = ListAttribute(of=UnicodeAttribute, default=list)
+    failure_reason = UnicodeAttribute(attr_name="failureReason", null=True)
+    failure_message = UnicodeAttribute(attr_name="failureMessage", null=True)
+    output_key = UnicodeAttribute(attr_name="outputKey", null=True)
+    output = OutputAttribute(null=True)
+    requested_by = UnicodeAttribute(attr_name="requestedBy", null=True)
+    attempts = NumberAttribute(default=0)
+    started_at = UTCDateTimeAttribute(attr_name="startedAt", null=True)
+    finished_at = UTCDateTimeAttribute(attr_name="finishedAt", null=True)
+    render_sec = NumberAttribute(attr_name="renderSec", null=True)
+    created_at = UTCDateTimeAttribute(attr_name="createdAt")
+    updated_at = UTCDateTimeAttribute(attr_name="updatedAt")
+    expires_at = TTLAttribute(attr_name="expiresAt")
+
+
 class RateLimitItem(Model):
     """A fixed-window counter per caller and window; TTL deletes spent windows."""
 
@@ -181,6 +236,7 @@ TABLE_SETTINGS: dict[type[Model], str] = {
     TrackItem: "tracks_table",
     VisualItem: "visuals_table",
     RateLimitItem: "rate_limits_table",
+    ExportItem: "exports_table",
 }
 ALL_ITEMS = tuple(TABLE_SETTINGS)
 

@@ -1,0 +1,45 @@
+from http import HTTPStatus
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler.openapi.params import Body
+from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+
+from api.routes.common import READ_ERRORS, SIGNED_IN, WRITE_ERRORS, accepted_response, caller
+from api.schemas import ExportOut, ExportRequest
+from casset.entities import ExportStatus
+from casset.services import exports
+
+router = APIGatewayHttpRouter()
+
+
+@router.post(
+    "/api/hooks/tiktok-video",
+    summary="Export the hook as a 1080x1920 video: 202 with a queued job, or 200 with the finished one",
+    tags=["exports"],
+    security=SIGNED_IN,
+    responses=accepted_response(ExportOut) | WRITE_ERRORS,
+)
+def request_export(request: Annotated[ExportRequest, Body()]) -> Response[ExportOut]:
+    job = exports.request_export(
+        caller(router),
+        request.track_id,
+        request.hook_start_sec,
+        request.hook_duration_sec,
+        request.visual_asset_id,
+        str(request.share_url) if request.share_url else None,
+        request.preset,
+    )
+    status = HTTPStatus.OK if job.status is ExportStatus.DONE else HTTPStatus.ACCEPTED
+    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=ExportOut.of(job))
+
+
+@router.get(
+    "/api/exports/<exportId>",
+    summary="An export's status, progress and ETA; when DONE a signed URL of the MP4 and its metadata",
+    tags=["exports"],
+    security=SIGNED_IN,
+    responses=READ_ERRORS,
+)
+def get_export(exportId: str) -> ExportOut:
+    return ExportOut.of(exports.get_export(exportId))

@@ -1,0 +1,193 @@
+"""Export jobs. Every state change is conditioned on the state it leaves, so a redelivered or duplicate
+message cannot render a finished export again or count it twice."""
+
+from datetime import timedelta
+
+from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
+
+from casset.clock import utcnow
+from casset.data._dynamo import ready, transaction, translated_errors
+from casset.data.tables import ExportItem, OutputAttribute, PlanAttribute, VisualItem
+from casset.entities import ExportJob, ExportOutput, ExportStatus, RenderPlan
+from casset.settings import get_settings
+
+_CONDITION_FAILED = "ConditionalCheckFailedException"
+
+
+def _to_job(item: ExportItem) -> ExportJob:
+    output = item.output
+    return ExportJob(
+        id=item.id,
+        plan=RenderPlan(**item.plan.as_dict()),
+        status=ExportStatus(item.status),
+        progress=int(item.progress),
+        eta_sec=item.eta_sec,
+        warnings=[str(warning) for warning in item.warnings or []],
+        failure_reason=item.failure_reason,
+        failure_message=item.failure_message,
+        output_key=item.output_key,
+        output=ExportOutput(**{k: int(v) if k != "duration_sec" else v for k, v in output.as_dict().items()})
+        if output
+        else None,
+        requested_by=item.requested_by,
+        attempts=int(item.attempts),
+        started_at=item.started_at,
+        finished_at=item.finished_at,
+        render_sec=item.render_sec,
+        created_at=item.created_at,
+        updated_at=item.updated_at,
+    )
+
+
+def get_export(export_id: str) -> ExportJob | None:
+    ready()
+    with translated_errors():
+        try:
+            return _to_job(ExportItem.get(export_id))
+        except DoesNotExist:
+            return None
+
+
+def create_export(export_id: str, plan: RenderPlan, requested_by: str) -> tuple[ExportJob, bool]:
+    """The job for this plan: a new QUEUED one (True), or the one that already exists (False)."""
+    ready()
+    now = utcnow()
+    item = ExportItem(
+        id=export_id,
+        plan=PlanAttribute(**plan.model_dump()),
+        status=ExportStatus.QUEUED.value,
+        progress=0,
+        warnings=[],
+        requested_by=requested_by,
+        attempts=0,
+        created_at=now,
+        updated_at=now,
+        expires_at=now + timedelta(days=get_settings().export_retention_days),
+    )
+    with translated_errors():
+        try:
+            item.save(condition=ExportItem.id.does_not_exist())
+            return _to_job(item), True
+        except PutError as error:
+            if error.cause_response_code != _CONDITION_FAILED:
+                raise
+    existing = get_export(export_id)
+    if existing is None:  # expired by TTL between the two calls: make it anew
+        return create_export(export_id, plan, requested_by)
+    return existing, False
+
+
+def requeue_failed(export_id: str) -> bool:
+    """A FAILED export asked for again is queued again; False if someone else already did."""
+    now = utcnow()
+    return _update(
+        export_id,
+        [
+            ExportItem.status.set(ExportStatus.QUEUED.value),
+            ExportItem.progress.set(0),
+            ExportItem.failure_reason.remove(),
+            ExportItem.failure_message.remove(),
+            ExportItem.eta_sec.remove(),
+            ExportItem.expires_at.set(now + timedelta(days=get_settings().export_retention_days)),
+        ],
+        ExportItem.status == ExportStatus.FAILED.value,
+    )
+
+
+def claim(export_id: str) -> ExportJob | None:
+    """RENDERING for this attempt; None when the export is finished (DONE or FAILED) or unknown.
+
+    A RENDERING job can be claimed again: SQS only redelivers once the previous attempt stopped
+    answering for the whole visibility timeout."""
+    ready()
+    item = ExportItem(id=export_id)
+    with translated_errors():
+        try:
+            item.update(
+                actions=[
+                    ExportItem.status.set(ExportStatus.RENDERING.value),
+                    ExportItem.attempts.add(1),
+                    ExportItem.progress.set(0),
+                    ExportItem.started_at.set(utcnow()),
+                    ExportItem.updated_at.set(utcnow()),
+                ],
+                condition=ExportItem.status.is_in(ExportStatus.QUEUED.value, ExportStatus.RENDERING.value),
+            )
+        except UpdateError as error:
+            if error.cause_response_code == _CONDITION_FAILED:
+                return None
+            raise
+    return _to_job(item)
+
+
+def report_progress(export_id: str, percent: int, eta_sec: float | None) -> None:
+    actions = [ExportItem.progress.set(percent)]
+    actions.append(
+        ExportItem.eta_sec.set(round(eta_sec, 1)) if eta_sec is not None else ExportItem.eta_sec.remove()
+    )
+    _update(export_id, actions, ExportItem.status == ExportStatus.RENDERING.value)
+
+
+def complete(
+    job: ExportJob,
+    output_key: str,
+    output: ExportOutput,
+    warnings: list[str],
+    render_sec: float,
+    count_visual: bool,
+) -> bool:
+    """DONE, and the visual's exports counter +1, in one transaction: once per finished export."""
+    now = utcnow()
+    try:
+        with translated_errors(), transaction() as writer:
+            writer.update(
+                ExportItem(id=job.id),
+                actions=[
+                    ExportItem.status.set(ExportStatus.DONE.value),
+                    ExportItem.progress.set(100),
+                    ExportItem.eta_sec.set(0),
+                    ExportItem.output_key.set(output_key),
+                    ExportItem.output.set(OutputAttribute(**output.model_dump())),
+                    ExportItem.warnings.set(warnings),  # type: ignore[arg-type]  # PynamoDB types list items as attributes
+                    ExportItem.finished_at.set(now),
+                    ExportItem.render_sec.set(round(render_sec, 3)),
+                    ExportItem.updated_at.set(now),
+                ],
+                condition=ExportItem.status == ExportStatus.RENDERING.value,
+            )
+            if count_visual and job.plan.visual_id:
+                writer.update(
+                    VisualItem(id=job.plan.visual_id),
+                    actions=[VisualItem.exports.add(1)],
+                    condition=VisualItem.id.exists(),
+                )
+    except TransactWriteError:
+        return False
+    return True
+
+
+def fail(export_id: str, reason: str, message: str) -> bool:
+    return _update(
+        export_id,
+        [
+            ExportItem.status.set(ExportStatus.FAILED.value),
+            ExportItem.failure_reason.set(reason),
+            ExportItem.failure_message.set(message[:500]),
+            ExportItem.finished_at.set(utcnow()),
+        ],
+        ExportItem.status.is_in(ExportStatus.QUEUED.value, ExportStatus.RENDERING.value),
+    )
+
+
+def _update(export_id: str, actions: list, condition) -> bool:
+    ready()
+    with translated_errors():
+        try:
+            ExportItem(id=export_id).update(
+                actions=[*actions, ExportItem.updated_at.set(utcnow())], condition=condition
+            )
+        except UpdateError as error:
+            if error.cause_response_code == _CONDITION_FAILED:
+                return False
+            raise
+    return True

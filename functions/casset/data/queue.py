@@ -1,0 +1,32 @@
+"""The render queue through boto3."""
+
+import json
+from functools import lru_cache
+from typing import Any
+
+import boto3
+from botocore.exceptions import ClientError
+
+from casset.errors import Unavailable
+from casset.settings import get_settings
+
+
+@lru_cache(maxsize=1)
+def _sqs() -> Any:
+    return boto3.client("sqs")
+
+
+def enqueue_render(export_id: str) -> None:
+    try:
+        _sqs().send_message(
+            QueueUrl=get_settings().render_queue_url, MessageBody=json.dumps({"exportId": export_id})
+        )
+    except ClientError as error:
+        raise Unavailable("The render queue is busy; retry shortly.") from error
+
+
+def parse_render_message(body: str) -> str:
+    export_id = json.loads(body)["exportId"]
+    if not isinstance(export_id, str):
+        raise ValueError("exportId must be a string")
+    return export_id

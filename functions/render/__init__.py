@@ -1,0 +1,1 @@
+"""The render function: a container-image Lambda fed by the render queue."""
