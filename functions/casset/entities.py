@@ -129,15 +129,15 @@ class RenderPlan(Entity):
     audio_key: str  # a new upload is a new key: the track audio's version
     hook_start_sec: float
     hook_duration_sec: float
-    visual_id: str | None
-    visual_key: str | None  # the visual's version
-    visual_mean_luminance: float | None
-    cover_key: str | None
-    avatar_key: str | None
+    visual_id: str | None = None
+    visual_key: str | None = None  # the visual's version
+    visual_mean_luminance: float | None = None
+    cover_key: str | None = None
+    avatar_key: str | None = None
     title: str
     artist: str
-    share_url: str | None
-    attribution_handle: str | None
+    share_url: str | None = None
+    attribution_handle: str | None = None
     preset: str
 
 

@@ -167,3 +167,36 @@ def test_swagger_ui_is_served_locally(stack: Any) -> None:
     response = requests.get(f"{stack.url}/swagger", timeout=10)
     assert response.status_code == 200
     assert "swagger" in response.text.lower()
+
+
+def test_export_is_queued_renders_in_process_with_progress_and_downloads(
+    artist: Client, track: dict, tmp_path: Path
+) -> None:
+    created = artist.call("POST", f"/api/tracks/{track['id']}/visuals", {"contentType": "video/mp4"}).json()
+    assert upload(created["upload"], make_video(tmp_path / "loop2.mp4", seconds=2, width=180, height=320)).ok
+    wait_for(artist, f"/api/studio/visuals/{created['visual']['id']}", "status", "PROCESSING")
+
+    request = {"trackId": track["id"], "hookStartSec": 0, "hookDurationSec": 8, "visualAssetId": created["visual"]["id"]}
+    answered = artist.call("POST", "/api/hooks/tiktok-video", request)
+    assert answered.status_code == 202, answered.text
+    export_id = answered.json()["id"]
+
+    seen: list[tuple[str, int]] = []
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        job = artist.call("GET", f"/api/exports/{export_id}").json()
+        seen.append((job["status"], job["progress"]))
+        if job["status"] in {"DONE", "FAILED"}:
+            break
+        time.sleep(0.1)
+    assert job["status"] == "DONE", job
+    assert any(status == "RENDERING" for status, _ in seen)
+    progress = [percent for _, percent in seen]
+    assert progress == sorted(progress) and progress[-1] == 100
+
+    video = requests.get(job["downloadUrl"], timeout=30)
+    assert video.status_code == 200 and video.content[4:8] == b"ftyp"
+    assert len(video.content) == job["output"]["sizeBytes"]
+
+    again = artist.call("POST", "/api/hooks/tiktok-video", request)
+    assert again.status_code == 200 and again.json()["id"] == export_id

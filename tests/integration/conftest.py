@@ -6,11 +6,11 @@ function-scoped fixture (the `api` fixture there picks it up). Tests stay indepe
 with users, tracks and visuals they create themselves (`support.fresh` ids)."""
 
 import os
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-import xmltodict
 
 from tests.integration import support
 
@@ -27,7 +27,7 @@ def aws() -> Iterator[Any]:
     from infra.local.provision import provision
 
     plan = blueprint()
-    restore_tagging = _tolerate_empty_tag_sets()
+    restore_sessions = _share_botocore_sessions()
     saved = dict(os.environ)
     install_environment(plan)
     get_settings.cache_clear()
@@ -43,27 +43,29 @@ def aws() -> Iterator[Any]:
             get_settings.cache_clear()
             os.environ.clear()
             os.environ.update(saved)
-            restore_tagging()
+            restore_sessions()
 
 
-def _tolerate_empty_tag_sets() -> Callable[[], None]:
-    """moto 5.2.5 answers PutObjectTagging with an empty TagSet with a 500 (it indexes the missing Tag
-    list), while S3 documents that an empty tag set removes the object's tags. Unarchiving a visual
-    untags its media that way, so emulate S3 here. (infra/local/moto_patches.py lacks this too, so the
-    local stack answers POST .../unarchive with a 500.)"""
-    from moto.s3.responses import S3Response
+def _share_botocore_sessions() -> Callable[[], None]:
+    """Every DynamoDB transaction in the app opens a new PynamoDB Connection, which builds a new botocore
+    session and so re-reads botocore's JSON models (~0.1 s each; test_sdk_clients.py holds that as a
+    bug). That doubled this suite's run time, so until it is fixed PynamoDB gets one botocore session per
+    thread here. Behaviour is unchanged: each Connection still builds its own client from it."""
+    import botocore.session
+    from pynamodb.connection import base
 
-    original = S3Response._tagging_from_xml
+    original = base.get_session
+    sessions = threading.local()
 
-    def tagging_from_xml(self: S3Response) -> dict[str, str]:
-        if not (xmltodict.parse(self.body).get("Tagging") or {}).get("TagSet"):
-            return {}
-        return original(self)
+    def shared_session() -> botocore.session.Session:
+        if getattr(sessions, "session", None) is None:
+            sessions.session = botocore.session.get_session()
+        return sessions.session
 
-    S3Response._tagging_from_xml = tagging_from_xml
+    base.get_session = shared_session
 
     def restore() -> None:
-        S3Response._tagging_from_xml = original
+        base.get_session = original
 
     return restore
 

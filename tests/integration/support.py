@@ -200,7 +200,11 @@ class Media:
         return self._file(
             "clip.mp4",
             lambda p: media_factory.make_video(
-                p, seconds=self.CLIP_SECONDS, width=self.CLIP_WIDTH, height=self.CLIP_HEIGHT, fps=self.CLIP_FPS
+                p,
+                seconds=self.CLIP_SECONDS,
+                width=self.CLIP_WIDTH,
+                height=self.CLIP_HEIGHT,
+                fps=self.CLIP_FPS,
             ),
         )
 

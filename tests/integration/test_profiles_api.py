@@ -150,7 +150,10 @@ def test_updating_a_profile_with_a_null_bio_clears_it(api: Api) -> None:
     _, created = create(api, user, fresh("h"), bio="old bio")
     # When the user renames themselves and sends bio: null (and displayName is not sent as null)
     status, body, _ = api(
-        "PATCH", "/api/users/me", user=user, body={"displayName": "  New Name ", "bio": None, "isArtist": True}
+        "PATCH",
+        "/api/users/me",
+        user=user,
+        body={"displayName": "  New Name ", "bio": None, "isArtist": True},
     )
     # Then the bio is gone, the rest changed, and GET /me agrees
     assert status == 200

@@ -141,7 +141,9 @@ def test_audio_can_be_replaced_with_an_earlier_upload(api: Api, media) -> None:
     assert get_track(api, track_id)["audio"]["status"] == "FAILED"
     # When the artist adopts a WAV they uploaded through /api/upload/media
     upload_key = upload_media(api, user, media.audio(".wav"), "audio/wav")
-    status, body, _ = api("POST", f"/api/tracks/{track_id}/audio", user=user, body={"audioUploadKey": upload_key})
+    status, body, _ = api(
+        "POST", f"/api/tracks/{track_id}/audio", user=user, body={"audioUploadKey": upload_key}
+    )
     # Then the server-side copy was probed: READY, with no upload target handed out
     assert status == 200
     assert body["audioUpload"] is None
@@ -238,9 +240,10 @@ def test_an_unknown_track_is_not_found(api: Api, artist: Artist) -> None:
     unknown = "0" * 26
 
     assert error_code(api("GET", f"/api/tracks/{unknown}")) == (404, "TRACK_NOT_FOUND")
-    assert error_code(
-        api("PATCH", f"/api/tracks/{unknown}", user=artist.user_id, body={"title": "x"})
-    ) == (404, "TRACK_NOT_FOUND")
+    assert error_code(api("PATCH", f"/api/tracks/{unknown}", user=artist.user_id, body={"title": "x"})) == (
+        404,
+        "TRACK_NOT_FOUND",
+    )
 
 
 def test_an_artists_tracks_are_listed_newest_first(api: Api) -> None:
@@ -260,13 +263,6 @@ def test_an_artist_without_tracks_has_an_empty_list(api: Api) -> None:
     assert artist_tracks(api, fresh("nobody-")) == []
 
 
-@pytest.mark.xfail(
-    reason=(
-        "BUG: services/tracks.py create_track() writes the track before _attach_audio() validates the "
-        "audio source, so a 400/403 answer still leaves a PENDING_UPLOAD track behind"
-    ),
-    strict=True,
-)
 @pytest.mark.parametrize(
     ("audio", "refusal"),
     [
@@ -285,6 +281,7 @@ def test_an_artist_without_tracks_has_an_empty_list(api: Api) -> None:
 def test_a_refused_track_creation_leaves_no_track_behind(
     api: Api, audio: dict, refusal: tuple[int, str]
 ) -> None:
+    # Regression: create_track used to write the track before checking its audio source (fixed in 527755f)
     # Given an artist with no tracks
     user = create_profile(api)
     # When they create a track whose audio source is refused

@@ -36,7 +36,10 @@ def request_export(
     requester = caller.require_user()
     plan = plan_export(get_track(track_id), hook_start_sec, hook_duration_sec, visual_id, share_url, preset)
     job, created = exports_data.create_export(export_id_for(plan), plan, requester)
-    if created or (job.status is ExportStatus.FAILED and exports_data.requeue_failed(job.id)):
+    if created:
+        queue.enqueue_render(job.id)
+        return job
+    if job.status is ExportStatus.FAILED and exports_data.requeue_failed(job.id):
         queue.enqueue_render(job.id)
         return get_export(job.id)
     return job

@@ -1,0 +1,5 @@
+import sys
+
+from casset.media.render.cli import main
+
+sys.exit(main())

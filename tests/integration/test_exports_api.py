@@ -1,0 +1,140 @@
+"""The export path on moto with the real handlers: the API queues a job on SQS, moto's event source
+mapping runs the real render handler (inline in tests), the MP4 lands in S3, the job is DONE."""
+
+import io
+import os
+from typing import Any
+
+import av
+import boto3
+import pytest
+
+from tests.conftest import Api
+from tests.media_factory import make_audio, make_video
+
+ARTIST = "export-artist"
+
+
+def _put(key: str, data: bytes, content_type: str) -> None:
+    boto3.client("s3").put_object(
+        Bucket=os.environ["MEDIA_BUCKET"], Key=key, Body=data, ContentType=content_type
+    )
+
+
+@pytest.fixture(scope="module")
+def media(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
+    folder = tmp_path_factory.mktemp("export-media")
+    return {
+        "audio": make_audio(folder / "song.wav", seconds=12.0).read_bytes(),
+        "visual": make_video(folder / "loop.mp4", seconds=2.0, width=180, height=320).read_bytes(),
+    }
+
+
+@pytest.fixture
+def track(api: Api, media: dict[str, bytes]) -> dict[str, Any]:
+    profile = {"handle": "exporter", "displayName": "Exporter", "isArtist": True}
+    assert api("POST", "/api/users", user=ARTIST, body=profile)[0] in {
+        201,
+        409,
+    }  # 409: made by an earlier test
+    status, created, _ = api(
+        "POST", "/api/tracks", user=ARTIST, body={"title": "Hook", "audioContentType": "audio/wav"}
+    )
+    assert status == 201
+    _put(created["audioUpload"]["key"], media["audio"], "audio/wav")
+    return api("GET", f"/api/tracks/{created['track']['id']}")[1]
+
+
+def _ready_visual(api: Api, track_id: str, media: dict[str, bytes], *, activate: bool) -> str:
+    _, created, _ = api(
+        "POST", f"/api/tracks/{track_id}/visuals", user=ARTIST, body={"contentType": "video/mp4"}
+    )
+    _put(created["upload"]["key"], media["visual"], "video/mp4")
+    visual_id = created["visual"]["id"]
+    if activate:
+        assert (
+            api(
+                "PATCH",
+                f"/api/tracks/{track_id}/visuals/{visual_id}/active",
+                user=ARTIST,
+                body={"active": True},
+            )[0]
+            == 200
+        )
+    return visual_id
+
+
+def _export(api: Api, track_id: str, **extra: Any) -> tuple[int, dict[str, Any]]:
+    body = {"trackId": track_id, "hookStartSec": 2, "hookDurationSec": 5, **extra}
+    status, job, _ = api("POST", "/api/hooks/tiktok-video", user="a-fan", body=body)
+    return status, job
+
+
+def _download(url: str) -> bytes:
+    key = url.split(".amazonaws.com/", 1)[1].split("?", 1)[0]
+    return boto3.client("s3").get_object(Bucket=os.environ["MEDIA_BUCKET"], Key=key)["Body"].read()
+
+
+def test_an_export_renders_the_active_visual_and_counts_it_once(api: Api, track: dict, media: dict) -> None:
+    visual_id = _ready_visual(api, track["id"], media, activate=True)
+
+    status, queued = _export(api, track["id"])
+    assert status == 202
+    job = api("GET", f"/api/exports/{queued['id']}", user="a-fan")[1]
+
+    assert job["status"] == "DONE", job
+    assert job["progress"] == 100 and job["visualAssetId"] == visual_id
+    assert job["output"]["width"] == 1080 and job["output"]["height"] == 1920
+    assert job["output"]["durationSec"] == pytest.approx(5.0, abs=1 / 30 + 0.03)
+    with av.open(io.BytesIO(_download(job["downloadUrl"]))) as container:
+        assert {stream.type for stream in container.streams} == {"video", "audio"}
+    assert api("GET", f"/api/visuals/{visual_id}")[1]["metrics"]["exports"] == 1
+
+
+def test_the_same_request_again_is_a_cache_hit_and_renders_nothing(
+    api: Api, track: dict, media: dict
+) -> None:
+    _ready_visual(api, track["id"], media, activate=True)
+    _, first = _export(api, track["id"])
+    status, again = _export(api, track["id"])
+    assert status == 200
+    assert again["id"] == first["id"] and again["status"] == "DONE" and again["downloadUrl"]
+    assert again["finishedAt"] == api("GET", f"/api/exports/{first['id']}", user="a-fan")[1]["finishedAt"]
+
+
+def test_any_changed_input_is_a_different_export(api: Api, track: dict, media: dict) -> None:
+    _, base = _export(api, track["id"])
+    _, other_hook = _export(api, track["id"], hookStartSec=3)
+    _, other_preset = _export(api, track["id"], preset="low")
+    _, with_url = _export(api, track["id"], shareUrl="https://casset.fm/s/abc")
+    assert len({base["id"], other_hook["id"], other_preset["id"], with_url["id"]}) == 4
+
+
+def test_without_any_visual_the_cover_treatment_is_rendered(api: Api, track: dict) -> None:
+    _, job = _export(api, track["id"])
+    job = api("GET", f"/api/exports/{job['id']}", user="a-fan")[1]
+    assert job["status"] == "DONE" and job["visualAssetId"] is None
+
+
+def test_a_hook_beyond_the_audio_is_refused_before_queueing(api: Api, track: dict) -> None:
+    status, body = _export(api, track["id"], hookStartSec=10, hookDurationSec=5)
+    assert status == 400 and body["code"] == "INVALID_HOOK"
+
+
+def test_a_visual_of_another_track_is_not_found(api: Api, track: dict) -> None:
+    status, body = _export(api, track["id"], visualAssetId="0" * 26)
+    assert status == 404 and body["code"] == "VISUAL_NOT_FOUND"
+
+
+def test_exporting_needs_a_signed_in_caller(api: Api, track: dict) -> None:
+    status, body, _ = api(
+        "POST",
+        "/api/hooks/tiktok-video",
+        body={"trackId": track["id"], "hookStartSec": 0, "hookDurationSec": 5},
+    )
+    assert status == 401 and body["code"] == "UNAUTHORIZED"
+
+
+def test_unknown_exports_are_404(api: Api) -> None:
+    status, body, _ = api("GET", "/api/exports/nope", user="a-fan")
+    assert status == 404 and body["code"] == "EXPORT_NOT_FOUND"
