@@ -228,7 +228,7 @@ class Media:
     def audio_only_mp4(self) -> bytes:
         return self._file("audio-only.mp4", lambda p: media_factory.make_audio_only_mp4(p, seconds=0.5))
 
-    def audio(self, suffix: str, seconds: float = 3.0) -> bytes:
+    def audio(self, suffix: str, seconds: float = 6.0) -> bytes:
         return self._file(
             f"tone-{seconds:g}s{suffix}", lambda p: media_factory.make_audio(p, seconds=seconds)
         )

@@ -179,15 +179,6 @@ def test_concurrent_claims_of_one_handle_have_exactly_one_winner(
     ]
 
 
-@pytest.mark.xfail(
-    reason=(
-        "BUG: data/visuals.py archive() conditions the visual's update on its status only, and clears "
-        "the track's activeVisualId only if the visual it was given (read earlier by services/visuals.py "
-        "archive()) was active. If the visual is activated between that read and the transaction, the "
-        "visual is ARCHIVED with isActive false while the track still points at it"
-    ),
-    strict=True,
-)
 def test_archiving_a_visual_that_was_activated_meanwhile_keeps_the_pairing_consistent(
     api: Api, artist: Artist, media: Media, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -46,15 +46,6 @@ def test_plain_reads_and_writes_reuse_the_dynamodb_client(
     assert clients.built.count("dynamodb") == 0
 
 
-@pytest.mark.xfail(
-    reason=(
-        "BUG (performance): data/_dynamo.py transaction() opens TransactWrite(connection=Connection()), "
-        "and a new PynamoDB Connection builds a new botocore session and client, so every transactional "
-        "write (create profile, activate - once per attempt -, deactivate, archive) pays ~0.1 s of CPU "
-        "re-reading botocore's models; reuse one Connection per container (per thread)"
-    ),
-    strict=True,
-)
 def test_transactional_writes_reuse_the_dynamodb_client(
     api: Api, artist: Artist, media: Media, clients: ClientCounter
 ) -> None:

@@ -103,14 +103,24 @@ def test_uploaded_audio_is_probed_to_ready(
 ) -> None:
     # Given a track waiting for its audio
     user = create_profile(api)
-    # When a 3-second stereo 44.1 kHz file lands at the upload key
-    track_id = upload_audio(api, user, media.audio(suffix, seconds=3.0), content_type)
+    # When a 6-second stereo 44.1 kHz file lands at the upload key
+    track_id = upload_audio(api, user, media.audio(suffix, seconds=6.0), content_type)
     # Then the probe measured it and the track is READY
     audio = get_track(api, track_id)["audio"]
     assert audio["status"] == "READY"
-    assert audio["durationSec"] == pytest.approx(3.0, abs=0.1)
+    assert audio["durationSec"] == pytest.approx(6.0, abs=0.1)
     assert (audio["sampleRate"], audio["channels"], audio["codec"]) == (44100, 2, codec)
     assert audio["failureReason"] is None
+
+
+def test_audio_shorter_than_the_shortest_hook_fails(api: Api, media) -> None:
+    # Given a track waiting for its audio
+    user = create_profile(api)
+    # When a 3-second file lands: no 5-second hook fits in it
+    track_id = upload_audio(api, user, media.audio(".wav", seconds=3.0), "audio/wav")
+    # Then the probe refuses it with a reason
+    audio = get_track(api, track_id)["audio"]
+    assert (audio["status"], audio["failureReason"]) == ("FAILED", "TOO_SHORT")
 
 
 @pytest.mark.parametrize(

@@ -46,10 +46,11 @@ HOOK_START_SEC = 3.0
 
 
 def _write_tone_m4a(path: Path, seconds: float, tags: dict[str, str]) -> Path:
-    """A tagged AAC track: a 440 Hz tone, silent for a second around a click at HOOK_START + CLICK."""
+    """A tagged AAC track: a 440 Hz tone, silent from 1.2 s before a click at HOOK_START + CLICK to 0.5 s
+    after it, so the bars have fully released when the click comes."""
     samples = 0.3 * np.sin(2 * np.pi * 440 * np.arange(round(seconds * RATE)) / RATE)
     click_at = round((HOOK_START_SEC + CLICK_IN_HOOK_SEC) * RATE)
-    samples[click_at - RATE // 2 : click_at + RATE // 2] = 0.0
+    samples[click_at - round(1.2 * RATE) : click_at + RATE // 2] = 0.0
     samples[click_at] = 0.9
     stereo = np.stack([samples, samples]).astype(np.float32)
     with av.open(str(path), mode="w", format="mp4") as output:
@@ -236,13 +237,16 @@ def test_audio_is_cut_at_the_hook_start_to_the_sample(full_render):
 
 
 def test_bars_move_on_the_frame_that_has_the_sound(full_render):
-    lumas = _decoded_lumas(full_render.path, [55, 59, 60])
+    lumas = _decoded_lumas(full_render.path, [55, 59, 60, 61])
     box = layout.BARS
-    quiet = _box_mean(lumas[59], box.top, box.bottom, box.left, box.right)
-    click = _box_mean(lumas[60], box.top, box.bottom, box.left, box.right)
-    # Frame 59 sits in silence (bars fully released), frame 60 holds the click.
-    assert abs(quiet - _box_mean(lumas[55], box.top, box.bottom, box.left, box.right)) < 2
-    assert click - quiet > 10
+
+    def change(first: int, second: int) -> float:
+        return float(np.abs(lumas[first] - lumas[second])[box.top : box.bottom, box.left : box.right].mean())
+
+    # Frames 55 and 59 sit in silence (bars fully released); frame 60 holds the click, 61 its release.
+    assert change(55, 59) < 2
+    assert change(59, 60) > 5
+    assert change(59, 60) > change(59, 61) > 2
 
 
 def test_the_attribution_line_is_there_exactly_when_a_handle_is_set(media, full_render):
@@ -253,8 +257,8 @@ def test_the_attribution_line_is_there_exactly_when_a_handle_is_set(media, full_
     box = layout.attribution_box(with_share_url=True)
     attribution_change = np.abs(with_luma - without_luma)[box.top : box.bottom, box.left : box.right].mean()
     title_change = np.abs(with_luma - without_luma)[layout.TITLE_TOP : layout.TITLE_TOP + 60, :].mean()
-    assert attribution_change > 8
-    assert title_change < 1.5
+    assert attribution_change > 3
+    assert title_change < attribution_change / 5
     # The text is light: drawing it brightens its box.
     assert with_luma[box.top : box.bottom, box.left : box.right].mean() > without_luma[
         box.top : box.bottom, box.left : box.right
@@ -298,6 +302,7 @@ def test_rotated_sources_come_out_upright(media, tmp_path, rotation, top_is_brig
 def test_landscape_sources_are_centre_cropped_and_zoomed(media, tmp_path):
     clip = _write_clip(tmp_path / "landscape.mp4", [_split(320, 180, first=220, second=30, vertical=True)] * 10)
     result = _render(media, "landscape", visual_path=str(clip), visual_mean_luminance=None)
+    assert result.warnings == ()
     luma = _decoded_lumas(result.path, [20])[20]
     # The centre crop keeps the split in the middle; no letterbox bands above or below.
     assert _box_mean(luma, 50, 1000, 100, 480) > 180
@@ -308,6 +313,7 @@ def test_landscape_sources_are_centre_cropped_and_zoomed(media, tmp_path):
 def test_portrait_sources_that_are_not_nine_by_sixteen_sit_over_a_blurred_backdrop(media, tmp_path):
     clip = _write_clip(tmp_path / "portrait.mp4", [_grey(240, 320, 200)] * 10)  # 3:4
     result = _render(media, "portrait", visual_path=str(clip), visual_mean_luminance=None)
+    assert result.warnings == ()
     luma = _decoded_lumas(result.path, [20])[20]
     picture = _box_mean(luma, 400, 1000)  # the fitted picture: rows 240..1680
     backdrop = _box_mean(luma, 20, 200)  # the dimmed, blurred copy above it
@@ -320,6 +326,7 @@ def test_variable_frame_rate_sources_play_at_their_timestamps(media, tmp_path):
     levels = [40 + 12 * index for index in range(len(pts_ms))]
     clip = _write_clip(tmp_path / "vfr.mp4", [_grey(90, 160, level) for level in levels], pts_ms=pts_ms)
     result = _render(media, "vfr", visual_path=str(clip), visual_mean_luminance=None)
+    assert result.warnings == ()
     checked = [0, 1, 6, 7, 8, 18, 19, 31, 33, 60, 94, 105, 132, 149]
     lumas = _decoded_lumas(result.path, checked)
     for index in checked:
@@ -333,6 +340,7 @@ def test_short_visuals_loop_seamlessly(media, tmp_path):
     levels = [30 + 20 * index for index in range(10)]  # ten distinct frames at 10 fps: a 1 s loop
     clip = _write_clip(tmp_path / "loop.mp4", [_grey(90, 160, level) for level in levels], fps=10)
     result = _render(media, "loop", visual_path=str(clip), visual_mean_luminance=None)
+    assert result.warnings == ()
     checked = [0, 2, 3, 29, 30, 31, 59, 60, 89, 90, 119, 149]
     lumas = _decoded_lumas(result.path, checked)
     for index in checked:

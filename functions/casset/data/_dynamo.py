@@ -1,5 +1,6 @@
 """What the repositories share: settings binding, transactions and SDK-error translation."""
 
+import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
@@ -36,10 +37,21 @@ def is_throttled(error: PynamoDBException) -> bool:
     return error.cause_response_code in _THROTTLING
 
 
+_local = threading.local()
+
+
+def _connection() -> Connection:
+    """One per thread, kept for the container's life: a new Connection builds a new botocore client."""
+    if not hasattr(_local, "connection"):
+        _local.connection = Connection()
+    connection: Connection = _local.connection
+    return connection
+
+
 @contextmanager
 def transaction() -> Iterator[TransactWrite]:
     ready()
-    with TransactWrite(connection=Connection()) as writer:
+    with TransactWrite(connection=_connection()) as writer:
         yield writer
 
 

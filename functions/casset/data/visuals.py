@@ -1,6 +1,9 @@
 """Visual assets. The single-active invariant and status transitions are held by DynamoDB conditions and
 transactions, never by a read-then-write in application code."""
 
+import random
+import time
+
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
 from pynamodb.expressions.update import Action
 
@@ -182,7 +185,7 @@ def activate(track_id: str, visual_id: str) -> None:
     The track's activeVisualId is the lock: each attempt is conditioned on the value it read, so of two
     concurrent activations one commits and the other re-reads and tries again on top of it.
     """
-    for _ in range(_MAX_ACTIVATION_ATTEMPTS):
+    for attempt in range(_MAX_ACTIVATION_ATTEMPTS):
         ready()
         with translated_errors():
             try:
@@ -215,7 +218,9 @@ def activate(track_id: str, visual_id: str) -> None:
             codes = cancellation_codes(error)
             if len(codes) > 1 and codes[1] == _FAILED:
                 raise Conflict("Only a READY visual can be made active.", code="VISUAL_NOT_READY") from error
-            # The active visual changed under us, or DynamoDB saw a conflicting transaction: read again.
+            # The active visual changed under us, or DynamoDB saw a conflicting transaction: read again,
+            # after a short jittered pause so racing writers do not collide again in lockstep.
+            time.sleep(random.uniform(0, 0.02 * (attempt + 1)))
     raise Unavailable("The track's visuals are changing fast; retry shortly.")
 
 
@@ -252,7 +257,9 @@ def archive(visual: Visual) -> None:
                     VisualItem.is_active.set(False),
                     VisualItem.updated_at.set(now),
                 ],
-                condition=VisualItem.status == visual.status.value,
+                # isActive too: an activation since our read must not leave the track pointing here.
+                condition=(VisualItem.status == visual.status.value)
+                & (VisualItem.is_active == visual.is_active),
             )
             if visual.is_active:
                 writer.update(

@@ -18,7 +18,7 @@ from casset.entities import AudioInfo, MediaStatus, VideoInfo
 from casset.errors import NotFound
 from casset.media.magic import AUDIO_CONTAINERS, HEAD_BYTES, VIDEO_CONTAINERS, sniff
 from casset.media.probe import ProbeRejected, probe_audio, probe_video
-from casset.rules import fit_hook
+from casset.rules import HOOK_MIN_SEC, fit_hook
 from casset.settings import get_settings
 
 
@@ -96,6 +96,9 @@ def _probe_track_audio(target: keys.TrackAudio, key: str) -> Outcome:
     except ProbeRejected as rejection:
         tracks_data.record_audio_failure(track.id, key, rejection.reason)
         _mark_for_purge(key)
+        return Outcome.FAILED
+    if probe.duration_sec < HOOK_MIN_SEC:
+        tracks_data.record_audio_failure(track.id, key, "TOO_SHORT")
         return Outcome.FAILED
     audio = AudioInfo(
         duration_sec=round(probe.duration_sec, 3),

@@ -110,7 +110,9 @@ def _container_kind(path: str) -> str:
     except OSError as error:
         raise RenderError(AUDIO_UNREADABLE, f"The audio file cannot be read: {_describe(error)}.") from error
     if kind not in AUDIO_CONTAINERS:
-        raise RenderError(AUDIO_UNREADABLE, f"Expected an audio container, found {kind or 'unrecognised data'}.")
+        raise RenderError(
+            AUDIO_UNREADABLE, f"Expected an audio container, found {kind or 'unrecognised data'}."
+        )
     return kind
 
 
@@ -160,7 +162,9 @@ def _decode_range(
     anchor_sec: float | None = None
     next_time = origin
     stop_sec = start_sec + duration_sec
+    decoded_any = False
     for frame in container.decode(stream):
+        decoded_any = True
         frame_time = float(frame.time) if frame.time is not None else next_time
         next_time = frame_time + frame.samples / (frame.sample_rate or rate)
         if anchor_sec is None:
@@ -180,8 +184,12 @@ def _decode_range(
             chunk = resampled.to_ndarray()
             chunks.append(chunk)
             collected += chunk.shape[1]
+    if not decoded_any:
+        if seek:
+            return None  # sought past the end, perhaps: decoding from the start settles it
+        raise RenderError(AUDIO_UNREADABLE, "No audio could be decoded.")
     if anchor_sec is None:
-        anchor_sec = start_sec  # nothing decoded at all: the range check below reports it
+        anchor_sec = start_sec  # every frame ended before the hook: the range check below reports it
     decoded = np.concatenate(chunks, axis=1) if chunks else np.zeros((2, 0), dtype=np.float32)
     offset = round((start_sec - anchor_sec) * rate)
     if offset < 0:  # the track's first sample comes a little after its nominal start

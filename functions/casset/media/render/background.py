@@ -42,9 +42,12 @@ MAX_SIDE_PX = 4096
 # How long the compositor waits for the next background before declaring the decoder stuck.
 FRAME_TIMEOUT_SEC = 60.0
 _DEFAULT_FRAME_INTERVAL_SEC = 1 / 30
+# Output instants that coincide with a source timestamp (a 30, 15 or 10 fps clip) must not land on the
+# previous frame through float rounding, so a frame starting up to this much later already counts.
+_TIMESTAMP_SLACK_SEC = 0.0005
 # The blurred backdrop of "fit-blur" is filtered at 1/8 of the canvas: blurring there is nearly free.
 _BACKDROP_DIVISOR = 8
-_BACKDROP_BLUR_RADIUS = 8
+_BACKDROP_BLUR_SIGMA = 6  # gblur: PyAV's LGPL FFmpeg has no boxblur
 _DEMUXER_BY_CONTAINER = {"isobmff": "mov", "ebml": "matroska"}
 _PYAV_ERRORS = (av.error.FFmpegError, OSError, ValueError, RuntimeError)
 
@@ -214,6 +217,8 @@ class _LoopingTimeline:
         self._cache_times: list[float] = []
 
     def frame_at(self, time_sec: float) -> VideoFrame:
+        """The frame whose presentation interval covers `time_sec` of the endlessly looped clip."""
+        time_sec += _TIMESTAMP_SLACK_SEC
         if self._period is not None and self._cache is not None:
             offset = time_sec % self._period
             return self._cache[max(0, bisect.bisect_right(self._cache_times, offset) - 1)][1]
@@ -228,9 +233,9 @@ class _LoopingTimeline:
                     self._period = self._end_of_clip()
                     if self._cache is not None:
                         self._cache_times = [time for time, _ in self._cache]
-                        return self.frame_at(time_sec)
+                        return self.frame_at(time_sec - _TIMESTAMP_SLACK_SEC)
                     if clip_time >= self._period:
-                        return self.frame_at(time_sec)
+                        return self.frame_at(time_sec - _TIMESTAMP_SLACK_SEC)
                     break
             if self._upcoming[0] > clip_time:
                 break
@@ -362,8 +367,10 @@ def _build_graph(
         bx, by, bw, bh = backdrop_rect(plan.sw, plan.sh, width, height)
         backdrop = [
             graph.add("crop", f"w={bw}:h={bh}:x={bx}:y={by}"),
-            graph.add("scale", f"w={width // _BACKDROP_DIVISOR}:h={height // _BACKDROP_DIVISOR}:{scale_options}"),
-            graph.add("boxblur", f"luma_radius={_BACKDROP_BLUR_RADIUS}:luma_power=2"),
+            graph.add(
+                "scale", f"w={width // _BACKDROP_DIVISOR}:h={height // _BACKDROP_DIVISOR}:{scale_options}"
+            ),
+            graph.add("gblur", f"sigma={_BACKDROP_BLUR_SIGMA}"),
             # Dim and desaturate a little, so the sharp picture in front reads as the subject.
             graph.add("lutyuv", "y=16+(val-16)*0.55:u=128+(val-128)*0.8:v=128+(val-128)*0.8"),
             graph.add("scale", f"w={width}:h={height}:flags=bilinear"),

@@ -41,10 +41,24 @@ from casset.media.render.errors import (
     RenderError,
 )
 from casset.media.render.model import RenderInputs, RenderResult
-from casset.media.render.overlays import ImageUnreadable, OverlayText, cover_background, load_image, static_layer
+from casset.media.render.overlays import (
+    ImageUnreadable,
+    OverlayText,
+    cover_background,
+    load_image,
+    static_layer,
+)
 from casset.media.render.quality import MAX_OUTPUT_BYTES, PRESETS, EncodePlan, encode_plan
 from casset.media.render.spectrum import bar_heights
-from casset.media.render.yuv import Patch, Planes, copy_planes, fill_from_rgb, new_canvas, patches_from_rgba, plane_views
+from casset.media.render.yuv import (
+    Patch,
+    Planes,
+    copy_planes,
+    fill_from_rgb,
+    new_canvas,
+    patches_from_rgba,
+    plane_views,
+)
 
 MIN_HOOK_SEC = 5.0
 MAX_HOOK_SEC = 30.0
@@ -95,7 +109,9 @@ def render_hook_video(
             break
         if bitrate_scale < 1.0:
             _remove(output_path)
-            raise RenderError(OUTPUT_TOO_LARGE, f"The video came out at {size} bytes even at a reduced bitrate.")
+            raise RenderError(
+                OUTPUT_TOO_LARGE, f"The video came out at {size} bytes even at a reduced bitrate."
+            )
         bitrate_scale = _RETRY_BITRATE_SCALE
     progress(1.0)
     timings["total"] = time.perf_counter() - started
@@ -192,7 +208,9 @@ def _render_attempt(
 
         with _timed(timings, "render"):
             try:
-                _encode(output_path, plan, audio, heights, background, patches, scene.painter, progress, timings)
+                _encode(
+                    output_path, plan, audio, heights, background, patches, scene.painter, progress, timings
+                )
             except (VisualUnusable, RenderError):
                 _remove(output_path)
                 raise
@@ -234,7 +252,9 @@ def _encode(
                 audio_target = min(total_samples, (index + 1) * audio.sample_rate // layout.FPS)
                 audio_target -= audio_target % AAC_FRAME_SAMPLES
                 if audio_target > audio_cursor:
-                    for audio_frame in aac_frames(audio.samples, audio.sample_rate, audio_cursor, audio_target):
+                    for audio_frame in aac_frames(
+                        audio.samples, audio.sample_rate, audio_cursor, audio_target
+                    ):
                         output.mux(audio_stream.encode(audio_frame))
                     audio_cursor = audio_target
                 output.mux(video.encode(frame))
@@ -276,7 +296,9 @@ def _add_streams(
 
 def _validate(inputs: RenderInputs) -> None:
     if inputs.preset not in PRESETS:
-        raise RenderError(INVALID_PRESET, f"Unknown preset {inputs.preset!r}; expected one of {', '.join(PRESETS)}.")
+        raise RenderError(
+            INVALID_PRESET, f"Unknown preset {inputs.preset!r}; expected one of {', '.join(PRESETS)}."
+        )
     start, duration = inputs.hook_start_sec, inputs.hook_duration_sec
     if not (math.isfinite(start) and math.isfinite(duration)) or start < 0:
         raise RenderError(HOOK_OUT_OF_RANGE, f"The hook must start at 0 s or later, got {start!r}.")

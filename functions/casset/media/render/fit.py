@@ -53,9 +53,9 @@ def fit(src_w: int, src_h: int, dst_w: int = CANVAS_WIDTH, dst_h: int = CANVAS_H
     return FitPlan(0, 0, src_w, src_h, dx, dy, dw, dh, "fit-blur")
 
 
-def backdrop_rect(src_w: int, src_h: int, dst_w: int = CANVAS_WIDTH, dst_h: int = CANVAS_HEIGHT) -> tuple[
-    int, int, int, int
-]:
+def backdrop_rect(
+    src_w: int, src_h: int, dst_w: int = CANVAS_WIDTH, dst_h: int = CANVAS_HEIGHT
+) -> tuple[int, int, int, int]:
     """The source rectangle of the blurred copy behind a "fit-blur" plan: a plain cover crop."""
     return cover_rect(src_w, src_h, dst_w / dst_h)
 

@@ -84,13 +84,17 @@ def static_layer(
         layer.alpha_composite(_scrim())
     text_left = layout.MARGIN
     if avatar is not None:
-        layer.alpha_composite(_round_avatar(avatar, layout.AVATAR.width), (layout.AVATAR.left, layout.AVATAR.top))
+        layer.alpha_composite(
+            _round_avatar(avatar, layout.AVATAR.width), (layout.AVATAR.left, layout.AVATAR.top)
+        )
         text_left = layout.TEXT_LEFT_WITH_AVATAR
     text_width = layout.WIDTH - layout.MARGIN - text_left
     if text.title:
         _draw_text(layer, text.title, (text_left, layout.TITLE_TOP), layout.TITLE_SIZE, text_width, bold=True)
     if text.artist:
-        _draw_text(layer, text.artist, (text_left, layout.ARTIST_TOP), layout.ARTIST_SIZE, text_width, opacity=0.82)
+        _draw_text(
+            layer, text.artist, (text_left, layout.ARTIST_TOP), layout.ARTIST_SIZE, text_width, opacity=0.82
+        )
     attribution = _draw_watermark(layer, text.share_url, text.attribution_handle)
     return StaticLayer(np.asarray(layer), attribution)
 
@@ -157,7 +161,11 @@ def _text_mask(text: str, size: int, *, bold: bool = False, tracking: int = 0) -
 
 
 def _composite_mask(
-    layer: Image.Image, mask: Image.Image, colour: tuple[int, int, int], opacity: float, position: tuple[int, int]
+    layer: Image.Image,
+    mask: Image.Image,
+    colour: tuple[int, int, int],
+    opacity: float,
+    position: tuple[int, int],
 ) -> None:
     alpha = mask.point(lambda value: round(value * opacity)) if opacity < 1 else mask
     element = Image.new("RGBA", mask.size, colour + (0,))
@@ -194,13 +202,23 @@ def _draw_watermark(layer: Image.Image, share_url: str | None, attribution_handl
     wordmark_top = top + (layout.LOGO_SIZE - layout.WORDMARK_SIZE) // 2 - 2
     line_width = layout.WIDTH - 2 * layout.MARGIN
     _draw_text(
-        layer, "CASSET", (wordmark_left, wordmark_top), layout.WORDMARK_SIZE, line_width,
-        bold=True, opacity=layout.WATERMARK_OPACITY, tracking=4,
+        layer,
+        "CASSET",
+        (wordmark_left, wordmark_top),
+        layout.WORDMARK_SIZE,
+        line_width,
+        bold=True,
+        opacity=layout.WATERMARK_OPACITY,
+        tracking=4,
     )
     if share_url:
         display_url = share_url.removeprefix("https://").removeprefix("http://").rstrip("/")
         _draw_text(
-            layer, display_url, (layout.MARGIN, layout.SHARE_URL_TOP), layout.WATERMARK_LINE_SIZE, line_width,
+            layer,
+            display_url,
+            (layout.MARGIN, layout.SHARE_URL_TOP),
+            layout.WATERMARK_LINE_SIZE,
+            line_width,
             opacity=layout.WATERMARK_OPACITY,
         )
     handle = (attribution_handle or "").strip().lstrip("@")
@@ -208,7 +226,11 @@ def _draw_watermark(layer: Image.Image, share_url: str | None, attribution_handl
         return None
     box = layout.attribution_box(with_share_url=bool(share_url))
     _draw_text(
-        layer, f"visuals by @{handle}", (box.left, box.top), layout.WATERMARK_LINE_SIZE, box.width,
+        layer,
+        f"visuals by @{handle}",
+        (box.left, box.top),
+        layout.WATERMARK_LINE_SIZE,
+        box.width,
         opacity=layout.ATTRIBUTION_OPACITY,
     )
     return box
