@@ -12,8 +12,9 @@ peak RSS (ru_maxrss) is that run's alone:
 - floor: PyAV encoding the same number of pre-made 1080x1920 yuv420p frames (decoded from our output
   beforehand) at the same settings, with no decoding or compositing: the cost of the encoder alone.
 
-The machine is shared, so the three runs are interleaved for N rounds and medians are reported, with
-the load average before and after. The last line is the summary:
+The machine may be shared, so the three runs are interleaved for N rounds and medians are reported;
+each run also measures how much CPU other processes took meanwhile (/proc/stat) and is repeated when
+that exceeds OTHER_LOAD_LIMIT. The last line is the summary:
 `render 30s: ours 11.2s, ffmpeg 20.1s, ratio 0.56, floor 8.9s, peak RSS 410 MB, size 13.8 MB`
 """
 
@@ -49,11 +50,17 @@ ARTIST = "Nova Lights"
 SHARE_URL = "https://casset.app/s/h00k42"
 HANDLE = "pixelwitch"
 LUMINANCE = 0.72  # bright: the scrim is drawn
+# A run during which other processes used more than this many cores is repeated.
+OTHER_LOAD_LIMIT = 0.15
+RETRY_PAUSE_SEC = 5.0
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds; medians are reported")
+    parser.add_argument(
+        "--max-attempts", type=int, default=4, help="tries per run while other processes disturb it"
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--workdir", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -65,28 +72,34 @@ def main() -> None:
         started = time.perf_counter()
         _make_inputs(workdir)
         print(f"inputs generated in {time.perf_counter() - started:.1f} s: {_describe_inputs(workdir)}")
-        load_before = os.getloadavg()
         runs: dict[str, list[dict]] = {"ours": [], "ffmpeg": [], "floor": []}
         for round_index in range(args.rounds):
             for name in runs:
-                result = _run_child(name, workdir)
+                result = _run_undisturbed(name, workdir, args.max_attempts)
                 runs[name].append(result)
                 print(
-                    f"  round {round_index + 1} {name:6s}: wall {result['wall']:6.2f} s, cpu {result['cpu']:6.2f} s, "
-                    f"peak RSS {result['rss_mb']:5.0f} MB, output {result['size_mb']:5.2f} MB"
+                    f"  round {round_index + 1} {name:6s}: wall {result['wall']:6.2f} s, "
+                    f"cpu {result['cpu']:6.2f} s, peak RSS {result['rss_mb']:5.0f} MB, "
+                    f"output {result['size_mb']:5.2f} MB, other processes {result['other_cores']:.2f} cores"
                 )
-        load_after = os.getloadavg()
     medians = {name: _median_run(results) for name, results in runs.items()}
-    print(f"load average before {load_before[0]:.2f}, after {load_after[0]:.2f} (2 cores; other work skews)")
     for name, run in medians.items():
         print(
             f"{name:6s} median of {args.rounds}: wall {run['wall']:6.2f} s, cpu {run['cpu']:6.2f} s, "
             f"peak RSS {run['rss_mb']:5.0f} MB, output {run['size_mb']:5.2f} MB"
-            + (f", {run['frames']} frames" if "frames" in run else "")
         )
+    disturbed = sum(
+        result["other_cores"] > OTHER_LOAD_LIMIT for results in runs.values() for result in results
+    )
+    if disturbed:
+        print(f"note: {disturbed} run(s) kept despite other processes using the CPU; figures are pessimistic")
     ours, ffmpeg, floor = medians["ours"], medians["ffmpeg"], medians["floor"]
-    print(f"ours / floor {ours['wall'] / floor['wall']:.2f} (target <= 1.3), ours / ffmpeg target <= 0.6")
-    if "timings" in ours:
+    print(
+        f"ours / ffmpeg {ours['wall'] / ffmpeg['wall']:.2f} (target <= 0.6), "
+        f"ours / floor {ours['wall'] / floor['wall']:.2f} (target <= 1.3), "
+        f"peak RSS target <= 700 MB, size target <= 15 MB"
+    )
+    if ours.get("timings"):
         print("ours phases: " + ", ".join(f"{phase} {sec:.2f}s" for phase, sec in ours["timings"].items()))
     print(
         f"render {HOOK_SEC:.0f}s: ours {ours['wall']:.1f}s, ffmpeg {ffmpeg['wall']:.1f}s, "
@@ -99,16 +112,49 @@ def _median_run(results: list[dict]) -> dict:
     ordered = sorted(results, key=lambda result: result["wall"])
     median = dict(ordered[len(ordered) // 2])
     median["wall"] = statistics.median(result["wall"] for result in results)
+    median["cpu"] = statistics.median(result["cpu"] for result in results)
     median["rss_mb"] = max(result["rss_mb"] for result in results)
     return median
 
 
+def _run_undisturbed(name: str, workdir: Path, max_attempts: int) -> dict:
+    """Run a child, again if other processes took more than OTHER_LOAD_LIMIT cores meanwhile (the
+    machine is shared: a neighbour's test suite would otherwise decide the result)."""
+    result: dict = {}
+    for attempt in range(max_attempts):
+        if attempt:
+            time.sleep(RETRY_PAUSE_SEC)
+        result = _run_child(name, workdir)
+        if result["other_cores"] <= OTHER_LOAD_LIMIT:
+            break
+        print(f"  ({name}: other processes used {result['other_cores']:.2f} cores; running it again)")
+    return result
+
+
 def _run_child(name: str, workdir: Path) -> dict:
     command = [sys.executable, "-m", "bench.render", "--child", name, "--workdir", str(workdir)]
+    usage_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    busy_before = _busy_cpu_sec()
+    started = time.perf_counter()
     completed = subprocess.run(command, capture_output=True, text=True, check=False)
+    elapsed = time.perf_counter() - started
+    busy = _busy_cpu_sec() - busy_before
+    usage_after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if completed.returncode != 0:
         raise SystemExit(f"{name} run failed:\n{completed.stderr}")
-    return json.loads(completed.stdout.strip().splitlines()[-1])
+    result = json.loads(completed.stdout.strip().splitlines()[-1])
+    child_cpu = (usage_after.ru_utime + usage_after.ru_stime) - (
+        usage_before.ru_utime + usage_before.ru_stime
+    )
+    result["other_cores"] = max(0.0, (busy - child_cpu) / elapsed)
+    return result
+
+
+def _busy_cpu_sec() -> float:
+    """CPU time all processes have used since boot (the first line of /proc/stat, less idle and iowait)."""
+    with open("/proc/stat") as stat:
+        ticks = [int(value) for value in stat.readline().split()[1:9]]
+    return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")
 
 
 # Children: each runs in a fresh interpreter and reports one JSON line.
@@ -280,31 +326,47 @@ def _write_track(path: Path) -> None:
 
 
 def _write_visual(path: Path) -> None:
-    """Slowly drifting colour fields with light film grain, encoded like a phone clip (~5 Mbps)."""
+    """Footage-like test clip: a detailed texture (several octaves of value noise, colour washes)
+    panned like a handheld shot, with sensor grain, encoded like a phone export (~3 Mbps). The pan
+    runs one full cycle per clip, so it loops seamlessly."""
     width, height = VISUAL_SIZE
     frame_count = round(VISUAL_SEC * FPS)
-    rng = np.random.default_rng(11)
-    grain = rng.normal(0.0, 2.5, size=(6, height, width)).astype(np.float32)
-    rows = np.linspace(0.0, 1.0, height, dtype=np.float32)[:, None]
-    columns = np.linspace(0.0, 1.0, width, dtype=np.float32)[None, :]
-    chroma_rows, chroma_columns = rows[::2], columns[:, ::2]
+    rng = np.random.default_rng(3)
+    scene_w, scene_h = width + 680, height + 720
+    texture = np.zeros((scene_h, scene_w), dtype=np.float32)
+    for cells, amplitude in ((8, 70), (32, 45), (128, 35), (512, 28), (1400, 18)):
+        coarse = rng.uniform(-1, 1, (scene_h * cells // 2000 + 2, scene_w * cells // 2000 + 2)).astype(
+            np.float32
+        )
+        texture += amplitude * np.asarray(
+            Image.fromarray(coarse).resize((scene_w, scene_h), Image.Resampling.BICUBIC)
+        )
+    luma_scene = np.clip(118 + texture, 16, 235).astype(np.uint8)
+    chroma_scenes = [
+        np.asarray(
+            Image.fromarray(rng.uniform(90, 166, (20, 14)).astype(np.uint8)).resize(
+                (scene_w // 2, scene_h // 2), Image.Resampling.BICUBIC
+            )
+        )
+        for _ in range(2)
+    ]
+    grain = rng.normal(0.0, 4.0, size=(8, height, width)).astype(np.float32)
     with av.open(str(path), mode="w", format="mp4") as output:
-        stream = output.add_stream("libx264", rate=FPS, options={"preset": "veryfast", "crf": "21"})
+        stream = output.add_stream("libx264", rate=FPS, options={"preset": "veryfast", "crf": "23"})
         assert isinstance(stream, VideoStream)
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
         for index in range(frame_count):
-            phase = 2 * np.pi * index / frame_count  # one full cycle per clip: it loops seamlessly
-            field = np.sin(5 * columns + 3 * np.sin(phase)) + np.sin(7 * rows + 2 * np.cos(phase))
-            luma = 120 + 45 * field + 25 * np.sin(9 * (rows + columns) + phase) + grain[index % len(grain)]
+            phase = 2 * np.pi * index / frame_count
+            x = int(340 + 300 * np.sin(phase)) // 2 * 2
+            y = int(360 + 150 * np.sin(2 * phase) + 200 * np.cos(phase)) // 2 * 2
             frame = av.VideoFrame(width, height, "yuv420p")
             planes = [
-                np.clip(luma, 16, 235),
-                128 + 40 * np.sin(4 * chroma_columns + phase) + 0 * chroma_rows,
-                128 + 40 * np.cos(3 * chroma_rows - phase) + 0 * chroma_columns,
+                np.clip(luma_scene[y : y + height, x : x + width] + grain[index % len(grain)], 16, 235),
+                *(scene[y // 2 : (y + height) // 2, x // 2 : (x + width) // 2] for scene in chroma_scenes),
             ]
             for plane, values in zip(frame.planes, planes, strict=True):
                 view = np.frombuffer(plane, dtype=np.uint8).reshape(plane.height, plane.line_size)
-                view[:, : plane.width] = values.astype(np.uint8)
+                view[:, : plane.width] = values
             frame.pts = index
             frame.time_base = Fraction(1, FPS)
             output.mux(stream.encode(frame))

@@ -8,7 +8,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from api import errors
 from api.guards import parse_json_body, rate_limit_mutations
-from api.routes import exports, tracks, uploads, users, visuals
+from api.routes import commerce, exports, feeds, tracks, uploads, users, visuals
 from casset.settings import get_settings
 
 TITLE = "Casset Visual Pairing API"
@@ -23,7 +23,7 @@ metrics = Metrics()
 
 app = APIGatewayHttpResolver(enable_validation=True, json_body_deserializer=parse_json_body)
 app.use(middlewares=[rate_limit_mutations])
-for module in (uploads, users, tracks, visuals, exports):
+for module in (uploads, users, tracks, visuals, exports, commerce, feeds):
     app.include_router(module.router)
 errors.register(app)
 

@@ -8,8 +8,25 @@ from pydantic import BaseModel, ConfigDict, Field, HttpUrl, StringConstraints, U
 from pydantic.alias_generators import to_camel
 
 from casset.data import storage
-from casset.entities import ExportJob, ExportStatus, MediaStatus, Metrics, Track, User, Visual, VisualKind
-from casset.rules import HOOK_MAX_SEC, HOOK_MIN_SEC
+from casset.entities import (
+    ActivityEvent,
+    ExportJob,
+    ExportStatus,
+    LedgerEntry,
+    MediaStatus,
+    Metrics,
+    Money,
+    Notification,
+    ReferralAttribution,
+    ReferralLink,
+    RewardState,
+    Track,
+    TrackReward,
+    User,
+    Visual,
+    VisualKind,
+)
+from casset.rules import HOOK_MAX_SEC, HOOK_MIN_SEC, MAX_PRICE_MINOR
 
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 DisplayName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
@@ -18,6 +35,11 @@ ContentType = Annotated[str, StringConstraints(min_length=3, max_length=100)]
 UploadKey = Annotated[str, StringConstraints(min_length=1, max_length=512)]
 HookStart = Annotated[float, Field(ge=0, le=36_000)]
 HookDuration = Annotated[float, Field(ge=HOOK_MIN_SEC, le=HOOK_MAX_SEC)]
+MinorUnits = Annotated[int, Field(ge=1, le=MAX_PRICE_MINOR, description="Integer minor units (cents)")]
+Currency = Annotated[
+    str, StringConstraints(min_length=3, max_length=3, pattern="^[A-Za-z]{3}$"), Field(description="ISO 4217")
+]
+Slug = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=31)]
 
 
 class RequestModel(BaseModel):
@@ -101,7 +123,42 @@ class ExportRequest(RequestModel):
     preset: Literal["high", "standard", "low"] = "standard"
 
 
+class CollectPriceRequest(RequestModel):
+    amount: MinorUnits
+    currency: Currency = "USD"
+
+
+class CheckoutRequest(RequestModel):
+    artist_slug: Slug
+    referral_code: Annotated[str, StringConstraints(strip_whitespace=True, max_length=32)] | None = Field(
+        None, description="From a referral link; without it the `ref` cookie set by /r/{code} is used."
+    )
+
+
+class TrackRewardRequest(RequestModel):
+    reward_amount: MinorUnits
+    reward_currency: Currency = "USD"
+    reward_description: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=280)]
+    reward_active: bool = False
+
+
+class MarkReadRequest(RequestModel):
+    ids: Annotated[
+        list[Annotated[str, StringConstraints(min_length=1, max_length=200)]],
+        Field(min_length=1, max_length=100),
+    ]
+
+
 # Responses
+
+
+class MoneyOut(ResponseModel):
+    amount: int = Field(description="Integer minor units")
+    currency: str = Field(description="ISO 4217")
+
+    @classmethod
+    def of(cls, money: Money) -> "MoneyOut":
+        return cls(amount=money.amount, currency=money.currency)
 
 
 class UploadOut(ResponseModel):
@@ -145,8 +202,27 @@ class PublicUserOut(ResponseModel):
         )
 
 
+class CollectOfferOut(ResponseModel):
+    """What a Profile World needs to show (or hide) Collect."""
+
+    artist_id: str
+    handle: str
+    accepts_collects: bool = Field(description="Stripe onboarding complete and a price set")
+    price: MoneyOut | None
+
+    @classmethod
+    def of(cls, artist: User) -> "CollectOfferOut":
+        return cls(
+            artist_id=artist.id,
+            handle=artist.handle,
+            accepts_collects=artist.accepts_collects,
+            price=MoneyOut.of(artist.collect_price) if artist.collect_price else None,
+        )
+
+
 class UserOut(PublicUserOut):
     stripe_onboarding_complete: bool
+    collect_price: MoneyOut | None
     created_at: datetime
     updated_at: datetime
 
@@ -155,6 +231,7 @@ class UserOut(PublicUserOut):
         return cls(
             **PublicUserOut.of(user).model_dump(),
             stripe_onboarding_complete=user.stripe_onboarding_complete,
+            collect_price=MoneyOut.of(user.collect_price) if user.collect_price else None,
             created_at=user.created_at,
             updated_at=user.updated_at,
         )
@@ -169,6 +246,22 @@ class AudioOut(ResponseModel):
     codec: str | None = None
 
 
+class TrackRewardOut(ResponseModel):
+    reward_amount: int
+    reward_currency: str
+    reward_description: str
+    reward_active: bool
+
+    @classmethod
+    def of(cls, reward: TrackReward) -> "TrackRewardOut":
+        return cls(
+            reward_amount=reward.amount,
+            reward_currency=reward.currency,
+            reward_description=reward.description,
+            reward_active=reward.active,
+        )
+
+
 class TrackOut(ResponseModel):
     id: str
     artist_id: str
@@ -178,6 +271,7 @@ class TrackOut(ResponseModel):
     preview_start_sec: float
     hook_duration_sec: float
     active_visual_id: str | None
+    reward: TrackRewardOut | None
     created_at: datetime
     updated_at: datetime
 
@@ -200,6 +294,7 @@ class TrackOut(ResponseModel):
             preview_start_sec=track.preview_start_sec,
             hook_duration_sec=track.hook_duration_sec,
             active_visual_id=track.active_visual_id,
+            reward=TrackRewardOut.of(track.reward) if track.reward else None,
             created_at=track.created_at,
             updated_at=track.updated_at,
         )
@@ -342,6 +437,165 @@ class ExportOut(ResponseModel):
             finished_at=job.finished_at,
             render_sec=job.render_sec,
         )
+
+
+class StripeConnectOut(ResponseModel):
+    account_id: str
+    onboarding_url: str = Field(description="Stripe-hosted onboarding; single use, expires soon")
+    expires_at: datetime
+    onboarding_complete: bool
+
+
+class CheckoutOut(ResponseModel):
+    payment_intent_id: str
+    client_secret: str = Field(description="For Stripe.js (Payment Request button / card element)")
+    publishable_key: str
+    amount: int
+    currency: str
+    application_fee_amount: int
+    artist_id: str
+    referral_code: str | None
+
+
+class EntitlementOut(ResponseModel):
+    artist_id: str
+    entitled: bool
+    reason: Literal["ARTIST", "PURCHASE", "NONE"]
+    purchase_id: str | None
+
+
+class AudioAccessOut(ResponseModel):
+    track_id: str
+    access: Literal["FULL", "PREVIEW"] = Field(description="PREVIEW is only the hook clip")
+    url: str = Field(description="Signed, short-lived")
+    expires_at: datetime
+    start_sec: float = Field(description="Where in the track the audio starts")
+    duration_sec: float | None
+
+
+class ReferralLinkOut(ResponseModel):
+    code: str
+    url: str
+    artist_id: str
+    artist_handle: str
+    created_at: datetime
+
+    @classmethod
+    def of(cls, link: ReferralLink, url: str) -> "ReferralLinkOut":
+        return cls(
+            code=link.code,
+            url=url,
+            artist_id=link.artist_id,
+            artist_handle=link.artist_handle,
+            created_at=link.created_at,
+        )
+
+
+class LedgerEntryOut(ResponseModel):
+    id: str
+    kind: str
+    amount: int
+    currency: str
+    purchase_id: str
+    reverses: str | None
+    created_at: datetime
+
+    @classmethod
+    def of(cls, entry: LedgerEntry) -> "LedgerEntryOut":
+        return cls(
+            id=entry.id,
+            kind=entry.kind,
+            amount=entry.amount,
+            currency=entry.currency,
+            purchase_id=entry.purchase_id,
+            reverses=entry.reverses,
+            created_at=entry.created_at,
+        )
+
+
+class AttributionOut(ResponseModel):
+    purchase_id: str
+    artist_id: str
+    code: str
+    credit: MoneyOut
+    reward_state: RewardState
+    clicked_at: datetime
+    created_at: datetime
+
+    @classmethod
+    def of(cls, attribution: ReferralAttribution) -> "AttributionOut":
+        return cls(
+            purchase_id=attribution.purchase_id,
+            artist_id=attribution.artist_id,
+            code=attribution.code,
+            credit=MoneyOut.of(attribution.credit),
+            reward_state=attribution.reward_state,
+            clicked_at=attribution.clicked_at,
+            created_at=attribution.created_at,
+        )
+
+
+class ReferralSummaryOut(ResponseModel):
+    balances: list[MoneyOut] = Field(description="Credited balance per currency: credits less reversals")
+    pending: list[MoneyOut]
+    frozen: list[MoneyOut] = Field(description="Credits of disputed purchases, on hold")
+    entries: list[LedgerEntryOut]
+    attributions: list[AttributionOut]
+
+
+class NotificationOut(ResponseModel):
+    id: str
+    kind: str
+    message: str
+    purchase_id: str | None
+    read: bool
+    created_at: datetime
+
+    @classmethod
+    def of(cls, notification: Notification) -> "NotificationOut":
+        return cls(
+            id=notification.id,
+            kind=notification.kind,
+            message=notification.message,
+            purchase_id=notification.purchase_id,
+            read=notification.read,
+            created_at=notification.created_at,
+        )
+
+
+class NotificationPageOut(ResponseModel):
+    items: list[NotificationOut]
+    next_cursor: str | None
+    unread: int
+
+
+class MarkReadOut(ResponseModel):
+    marked: int
+
+
+class ActivityOut(ResponseModel):
+    id: str
+    kind: str
+    message: str
+    actor_id: str | None
+    actor_handle: str | None
+    created_at: datetime
+
+    @classmethod
+    def of(cls, event: ActivityEvent) -> "ActivityOut":
+        return cls(
+            id=event.id,
+            kind=event.kind,
+            message=event.message,
+            actor_id=event.actor_id,
+            actor_handle=event.actor_handle,
+            created_at=event.created_at,
+        )
+
+
+class ActivityPageOut(ResponseModel):
+    items: list[ActivityOut]
+    next_cursor: str | None
 
 
 class ErrorOut(ResponseModel):

@@ -24,6 +24,13 @@ class Entity(BaseModel):
     model_config = ConfigDict(frozen=True)
 
 
+class Money(Entity):
+    """An amount in the currency's minor units (cents; yen for zero-decimal JPY), never a float."""
+
+    amount: int
+    currency: str  # ISO 4217, upper case
+
+
 class User(Entity):
     id: str
     handle: str
@@ -33,8 +40,14 @@ class User(Entity):
     is_artist: bool = False
     stripe_account_id: str | None = None
     stripe_onboarding_complete: bool = False
+    collect_price: Money | None = None
     created_at: datetime
     updated_at: datetime
+
+    @property
+    def accepts_collects(self) -> bool:
+        """The Collect button shows only when money can really move."""
+        return self.is_artist and self.stripe_onboarding_complete and self.collect_price is not None
 
 
 class AudioInfo(Entity):
@@ -43,6 +56,15 @@ class AudioInfo(Entity):
     channels: int
     codec: str
     size_bytes: int
+
+
+class TrackReward(Entity):
+    """A per-hook bounty the artist offers, drafted with active=False and switched on later."""
+
+    amount: int
+    currency: str
+    description: str
+    active: bool
 
 
 class Track(Entity):
@@ -57,6 +79,9 @@ class Track(Entity):
     preview_start_sec: float
     hook_duration_sec: float
     active_visual_id: str | None = None
+    reward: TrackReward | None = None
+    preview_key: str | None = None  # the hook-only clip non-entitled listeners get
+    preview_source: str | None = None  # what the clip was cut from (see rules.preview_source)
     created_at: datetime
     updated_at: datetime
 
@@ -169,3 +194,131 @@ class ExportJob(Entity):
     render_sec: float | None = None
     created_at: datetime
     updated_at: datetime
+
+
+class PurchaseState(StrEnum):
+    PENDING = "PENDING"  # a refund or dispute arrived before the payment itself
+    GRANTED = "GRANTED"
+    REFUNDED = "REFUNDED"
+    DISPUTED = "DISPUTED"
+
+
+class PayoutState(StrEnum):
+    PENDING = "PENDING"  # the artist's share is on its way to their Stripe balance
+    FROZEN = "FROZEN"  # disputed: held
+    CANCELLED = "CANCELLED"  # fully refunded before it was paid out
+    SETTLED = "SETTLED"  # a payout.paid listed it
+
+
+class RewardState(StrEnum):
+    PENDING = "PENDING"
+    FROZEN = "FROZEN"
+    CANCELLED = "CANCELLED"
+
+
+class PaymentFacts(Entity):
+    """What Stripe told us about one PaymentIntent, accumulated from its events in any order.
+
+    Every field only ever grows (set once, or a larger amount refunded), so the facts after a set of events
+    do not depend on the order they were delivered in; everything else about a purchase is derived."""
+
+    payment_intent_id: str
+    succeeded: bool = False
+    buyer_id: str | None = None
+    buyer_handle: str | None = None
+    artist_id: str | None = None
+    amount: int | None = None
+    currency: str | None = None
+    application_fee: int | None = None
+    charge_id: str | None = None
+    succeeded_at: datetime | None = None
+    referral_code: str | None = None
+    referrer_id: str | None = None
+    referral_clicked_at: datetime | None = None
+    amount_refunded: int = 0
+    disputed: bool = False
+    dispute_id: str | None = None
+    disputed_at: datetime | None = None
+    paid_out_by: str | None = None  # the Stripe payout that carried the artist's share
+
+
+class Purchase(Entity):
+    facts: PaymentFacts
+    state: PurchaseState
+    payout_state: PayoutState | None = None
+    reward_state: RewardState | None = None
+    applied_effects: frozenset[str] = frozenset()
+    version: int = 0
+    created_at: datetime
+    updated_at: datetime
+
+    @property
+    def id(self) -> str:
+        return self.facts.payment_intent_id
+
+
+class LedgerEntry(Entity):
+    """One line of the append-only CreditLedger. Corrections are new lines that reverse old ones."""
+
+    id: str  # deterministic: "{paymentIntentId}:{kind}", so an effect is written once
+    account_id: str  # the user whose balance the line moves
+    kind: str
+    amount: int  # signed, minor units
+    currency: str
+    purchase_id: str
+    reverses: str | None = None
+    created_at: datetime
+
+
+class Notification(Entity):
+    user_id: str
+    id: str  # sortable and deterministic: "{time}#{kind}#{source}"
+    kind: str
+    message: str
+    purchase_id: str | None = None
+    read: bool = False
+    created_at: datetime
+
+
+class ActivityEvent(Entity):
+    artist_id: str
+    id: str  # sortable and deterministic like Notification.id
+    kind: str
+    message: str
+    actor_id: str | None = None
+    actor_handle: str | None = None
+    purchase_id: str | None = None
+    created_at: datetime
+
+
+class ReferralLink(Entity):
+    code: str
+    referrer_id: str
+    artist_id: str
+    artist_handle: str
+    created_at: datetime
+
+
+class ReferralClick(Entity):
+    id: str  # the cookie's value
+    code: str
+    clicked_at: datetime
+
+
+class ReferralAttribution(Entity):
+    purchase_id: str
+    referrer_id: str
+    artist_id: str
+    buyer_id: str
+    code: str
+    clicked_at: datetime
+    credit: Money
+    reward_state: RewardState
+    created_at: datetime
+
+
+class WebhookEventStatus(StrEnum):
+    PROCESSING = "PROCESSING"
+    PROCESSED = "PROCESSED"
+    FAILED = "FAILED"
+    IGNORED = "IGNORED"

@@ -79,3 +79,8 @@ def parse_probe_target(key: str) -> VisualSource | TrackAudio | None:
 
 def export_output(export_id: str) -> str:
     return f"exports/{export_id}.mp4"
+
+
+def track_preview(track_id: str, digest: str) -> str:
+    """Outside tracks/ on purpose: the probe's S3 triggers watch tracks/*.m4a."""
+    return f"previews/{track_id}/{digest}.m4a"

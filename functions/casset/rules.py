@@ -1,9 +1,21 @@
 """Business rules as pure functions: no AWS, no I/O, so they are tested directly."""
 
+import hashlib
 import re
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
-from casset.entities import MediaStatus, Track, User, Visual
+from casset.entities import (
+    MediaStatus,
+    Money,
+    PaymentFacts,
+    PayoutState,
+    PurchaseState,
+    RewardState,
+    Track,
+    User,
+    Visual,
+)
 from casset.errors import BadRequest, Conflict, Forbidden, NotFound, Unauthorized
 
 HOOK_MIN_SEC = 5.0
@@ -110,3 +122,173 @@ def visual_of_track(visual: Visual | None, track_id: str) -> Visual:
     if visual is None or visual.track_id != track_id:
         raise NotFound("No such visual on this track.", code="VISUAL_NOT_FOUND")
     return visual
+
+
+# Commerce. Money is integer minor units with an ISO 4217 code; nothing here touches a float.
+
+BASIS_POINTS = 10_000
+# Currencies Stripe settles for connected accounts that we price in; JPY has no minor unit.
+SUPPORTED_CURRENCIES = frozenset(
+    {"USD", "EUR", "GBP", "CAD", "AUD", "NZD", "CHF", "SEK", "NOK", "DKK", "JPY"}
+)
+ZERO_DECIMAL_CURRENCIES = frozenset({"JPY"})
+# Stripe's minimum charge is about 0.50 in every supported currency (50 JPY); the maximum keeps a collect
+# a collect, not a wire transfer.
+MIN_PRICE_MINOR = 50
+MAX_PRICE_MINOR = 1_000_000
+
+
+def normalise_currency(raw: str) -> str:
+    currency = raw.strip().upper()
+    if currency not in SUPPORTED_CURRENCIES:
+        raise BadRequest(
+            f"Unsupported currency {raw!r}; use one of {', '.join(sorted(SUPPORTED_CURRENCIES))}.",
+            code="UNSUPPORTED_CURRENCY",
+        )
+    return currency
+
+
+def check_price(price: Money) -> Money:
+    currency = normalise_currency(price.currency)
+    if not MIN_PRICE_MINOR <= price.amount <= MAX_PRICE_MINOR:
+        raise BadRequest(
+            f"A collect price is between {MIN_PRICE_MINOR} and {MAX_PRICE_MINOR} minor units.",
+            code="INVALID_PRICE",
+        )
+    return Money(amount=price.amount, currency=currency)
+
+
+def platform_fee(amount: int, fee_bps: int) -> int:
+    """The platform's cut in minor units: amount x bps / 10 000, rounded half up to a whole minor unit
+    (1 005 at 10 % is 101: 100.5 rounds up). Integer arithmetic only."""
+    if amount < 0 or not 0 <= fee_bps <= BASIS_POINTS:
+        raise ValueError("amount must be >= 0 and bps within 0..10000")
+    return (amount * fee_bps + BASIS_POINTS // 2) // BASIS_POINTS
+
+
+def referral_credit(amount: int, credit_bps: int) -> int:
+    """The referrer's credit: rounded down, so the platform never credits more than its rate."""
+    return amount * credit_bps // BASIS_POINTS
+
+
+def within_referral_window(clicked_at: datetime, paid_at: datetime, window_days: int) -> bool:
+    """A click counts for payments up to and including exactly window_days after it."""
+    elapsed = paid_at - clicked_at
+    return timedelta(0) <= elapsed <= timedelta(days=window_days)
+
+
+def transfer_reversal_due(
+    charge_amount: int, amount_refunded: int, transfer_amount: int, amount_reversed: int
+) -> int:
+    """How much of the destination transfer to pull back from the artist for the refunds so far: the
+    share the artist received of what was refunded (rounded down), less what was already reversed.
+    Cumulative, so replaying a refund event asks for nothing more."""
+    if charge_amount <= 0:
+        return 0
+    refunded = min(amount_refunded, charge_amount)
+    owed_back = transfer_amount * refunded // charge_amount
+    return max(0, owed_back - amount_reversed)
+
+
+def preview_source(audio_key: str, start_sec: float, duration_sec: float) -> str:
+    """What a hook preview is cut from: a new audio upload or another hook range is another clip."""
+    return f"{audio_key}|{start_sec:.3f}|{duration_sec:.3f}"
+
+
+def preview_digest(source: str) -> str:
+    return hashlib.sha256(source.encode()).hexdigest()[:20]
+
+
+# What follows from a purchase's facts. The state, the payout and reward states and the set of effects are
+# pure functions of the facts, which only grow; so any delivery order of a payment's events, with any
+# duplicates, ends in the same place.
+
+EFFECT_GRANT = "grant"  # activity "@fan collected", the artist's notification, the artist's earning
+EFFECT_REFERRAL = "referral"  # the ReferralAttribution and the referrer's credit
+EFFECT_REFUND = "refund"  # reversing ledger entries for the earning (and the referral credit)
+EFFECT_DISPUTE = "dispute"  # the artist is told
+
+
+@dataclass(frozen=True)
+class ReferralDecision:
+    referrer_id: str
+    code: str
+    clicked_at: datetime
+    credit: Money
+
+
+@dataclass(frozen=True)
+class PurchaseOutcome:
+    state: PurchaseState
+    payout_state: PayoutState | None
+    reward_state: RewardState | None
+    referral: ReferralDecision | None
+    effects_due: tuple[str, ...]  # effects the facts call for, in a stable order
+    artist_share: int | None
+
+
+def fully_refunded(facts: PaymentFacts) -> bool:
+    return facts.amount is not None and facts.amount > 0 and facts.amount_refunded >= facts.amount
+
+
+def referral_of(facts: PaymentFacts, window_days: int, credit_bps: int) -> ReferralDecision | None:
+    if not (facts.succeeded and facts.referral_code and facts.referrer_id and facts.referral_clicked_at):
+        return None
+    if facts.referrer_id in {facts.buyer_id, facts.artist_id}:
+        return None
+    if facts.succeeded_at is None or facts.amount is None or facts.currency is None:
+        return None
+    if not within_referral_window(facts.referral_clicked_at, facts.succeeded_at, window_days):
+        return None
+    credit = referral_credit(facts.amount, credit_bps)
+    if credit <= 0:
+        return None
+    return ReferralDecision(
+        facts.referrer_id,
+        facts.referral_code,
+        facts.referral_clicked_at,
+        Money(amount=credit, currency=facts.currency),
+    )
+
+
+def settle_purchase(
+    facts: PaymentFacts, applied: frozenset[str], *, window_days: int, credit_bps: int
+) -> PurchaseOutcome:
+    refunded = fully_refunded(facts)
+    if not facts.succeeded:
+        return PurchaseOutcome(PurchaseState.PENDING, None, None, None, (), None)
+    if refunded:
+        state = PurchaseState.REFUNDED
+    elif facts.disputed:
+        state = PurchaseState.DISPUTED
+    else:
+        state = PurchaseState.GRANTED
+    if facts.paid_out_by:
+        payout = PayoutState.SETTLED
+    elif refunded:
+        payout = PayoutState.CANCELLED
+    elif facts.disputed:
+        payout = PayoutState.FROZEN
+    else:
+        payout = PayoutState.PENDING
+    referral = referral_of(facts, window_days, credit_bps)
+    reward = None
+    if referral:
+        reward = (
+            RewardState.CANCELLED
+            if refunded
+            else RewardState.FROZEN
+            if facts.disputed
+            else RewardState.PENDING
+        )
+    wanted = [EFFECT_GRANT]
+    if referral:
+        wanted.append(EFFECT_REFERRAL)
+    if refunded:
+        wanted.append(EFFECT_REFUND)
+    if facts.disputed:
+        wanted.append(EFFECT_DISPUTE)
+    share = (facts.amount or 0) - (facts.application_fee or 0)
+    return PurchaseOutcome(
+        state, payout, reward, referral, tuple(effect for effect in wanted if effect not in applied), share
+    )

@@ -19,6 +19,15 @@ class Settings(BaseModel):
     rate_limits_table: str = Field("RateLimits", alias="RATE_LIMITS_TABLE")
     exports_table: str = Field("Exports", alias="EXPORTS_TABLE")
     render_queue_url: str = Field("", alias="RENDER_QUEUE_URL")
+    preview_queue_url: str = Field("", alias="PREVIEW_QUEUE_URL")
+    purchases_table: str = Field("Purchases", alias="PURCHASES_TABLE")
+    credit_ledger_table: str = Field("CreditLedger", alias="CREDIT_LEDGER_TABLE")
+    referral_links_table: str = Field("ReferralLinks", alias="REFERRAL_LINKS_TABLE")
+    referral_clicks_table: str = Field("ReferralClicks", alias="REFERRAL_CLICKS_TABLE")
+    referral_attributions_table: str = Field("ReferralAttributions", alias="REFERRAL_ATTRIBUTIONS_TABLE")
+    notifications_table: str = Field("Notifications", alias="NOTIFICATIONS_TABLE")
+    activity_table: str = Field("Activity", alias="ACTIVITY_TABLE")
+    webhook_events_table: str = Field("WebhookEvents", alias="WEBHOOK_EVENTS_TABLE")
     media_bucket: str = Field("casset-media", alias="MEDIA_BUCKET")
 
     # Presigned upload and download links.
@@ -34,6 +43,33 @@ class Settings(BaseModel):
     # Exports: outputs live 7 days (bucket lifecycle); a job record a little less, so a cache hit never
     # points at an expired file.
     export_retention_days: int = Field(6, alias="EXPORT_RETENTION_DAYS")
+
+    # Signed audio links: the full track and the hook preview are handed out for minutes, not hours, so
+    # a link shared after a refund stops working soon.
+    audio_url_ttl_sec: int = Field(300, alias="AUDIO_URL_TTL_SEC")
+
+    # Stripe. Secrets never live here: these are the names of SSM SecureString parameters, read through
+    # Powertools Parameters (cached for stripe_secret_max_age_sec).
+    stripe_api_key_parameter: str = Field("", alias="STRIPE_API_KEY_PARAMETER")
+    stripe_webhook_secret_parameter: str = Field("", alias="STRIPE_WEBHOOK_SECRET_PARAMETER")
+    stripe_connect_webhook_secret_parameter: str = Field("", alias="STRIPE_CONNECT_WEBHOOK_SECRET_PARAMETER")
+    stripe_secret_max_age_sec: int = Field(300, alias="STRIPE_SECRET_MAX_AGE_SEC")
+    stripe_publishable_key: str = Field("", alias="STRIPE_PUBLISHABLE_KEY")
+    # Empty means Stripe's own API; the local stack and the tests point it at the fake on loopback.
+    stripe_api_base: str = Field("", alias="STRIPE_API_BASE")
+    # Events from the other mode (test events reaching a live deployment, or the reverse) are ignored.
+    stripe_livemode: bool = Field(False, alias="STRIPE_LIVEMODE")
+    stripe_webhook_tolerance_sec: int = Field(300, alias="STRIPE_WEBHOOK_TOLERANCE_SEC")
+    # How far back the reconciliation job asks Stripe for undelivered events (Stripe retries for 3 days).
+    stripe_reconcile_days: int = Field(3, alias="STRIPE_RECONCILE_DAYS")
+
+    # Commerce rules. Basis points: 1000 = 10 %.
+    platform_fee_bps: int = Field(1000, alias="PLATFORM_FEE_BPS", ge=0, le=10_000)
+    referral_credit_bps: int = Field(500, alias="REFERRAL_CREDIT_BPS", ge=0, le=10_000)
+    referral_window_days: int = Field(30, alias="REFERRAL_WINDOW_DAYS", ge=1)
+    # Where people land: the artist's page is {site_url}/{handle}; short links are {short_link_base_url}/r/…
+    site_url: str = Field("http://localhost:3000", alias="SITE_URL")
+    short_link_base_url: str = Field("http://localhost:3000", alias="SHORT_LINK_BASE_URL")
 
     # Request guards.
     max_body_bytes: int = Field(64 * 1024, alias="MAX_BODY_BYTES")

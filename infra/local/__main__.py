@@ -3,7 +3,9 @@
 
 moto serves DynamoDB, S3, Lambda and IAM on 127.0.0.1; every table, bucket and S3 trigger comes from
 template.yaml; the HTTP API on 127.0.0.1:3000 runs the real handlers; uploads to the presigned URLs land
-in moto's S3 and invoke the real probe handler in this process.
+in moto's S3 and invoke the real probe handler in this process. A Stripe API fake (localstripe plus
+infra/local/stripe_fake.py) listens on loopback too and sends signed webhooks to the local endpoints;
+the Stripe secrets are SSM SecureStrings in moto. The hourly reconciliation is not scheduled locally.
 """
 
 import argparse
@@ -20,6 +22,7 @@ from infra.local.functions import install_environment
 from infra.local.gateway import Gateway
 from infra.local.moto_patches import run_handlers_in_process
 from infra.local.provision import provision
+from infra.local.stripe_fake import API_KEY, StripeFake
 from infra.local.tokens import issue, verify
 
 LOCAL_ONLY_ROUTES = [RouteSpec("GET", "/swagger", "ApiFunction", authorized=False)]
@@ -42,6 +45,7 @@ def main() -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=int(os.environ.get("API_PORT", 3000)))
     parser.add_argument("--moto-port", type=int, default=int(os.environ.get("MOTO_PORT", 4566)))
+    parser.add_argument("--stripe-port", type=int, default=int(os.environ.get("STRIPE_PORT", 12111)))
     parser.add_argument("--quiet", action="store_true", help="no walk-through, no request log")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="%(message)s")
@@ -54,16 +58,19 @@ def main() -> int:
     moto.start()
     moto_url = f"http://{args.host}:{args.moto_port}"
     plan = blueprint()
-    install_environment(plan, extra=_aws_environment(moto_url))
-    provision(plan)
-    undo = run_handlers_in_process(plan, asynchronous=True)
-
     gateway = Gateway(plan, verify, extra_routes=LOCAL_ONLY_ROUTES)
     server = make_server(args.host, args.port, gateway, threaded=True)
     api_url = f"http://{args.host}:{server.server_port}"
+    stripe = StripeFake.start(args.host, args.stripe_port)
+    stripe.register_endpoints(api_url)
+    local = {"STRIPE_API_BASE": stripe.url, "SHORT_LINK_BASE_URL": api_url}
+    install_environment(plan, extra=_aws_environment(moto_url) | local)
+    provision(plan)
+    undo = run_handlers_in_process(plan, asynchronous=True)
+
     if not args.quiet:
-        print(_walkthrough(api_url, moto_url, plan.buckets[0].name), flush=True)
-    print(f"ready: API {api_url}  moto {moto_url}", flush=True)
+        print(_walkthrough(api_url, moto_url, plan.buckets[0].name, stripe.url), flush=True)
+    print(f"ready: API {api_url}  moto {moto_url}  stripe {stripe.url}", flush=True)
 
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -77,14 +84,16 @@ def main() -> int:
     return 0
 
 
-def _walkthrough(api: str, moto: str, bucket: str) -> str:
+def _walkthrough(api: str, moto: str, bucket: str, stripe: str) -> str:
     token = issue("artist-1")
+    fan_token = issue("fan-1")
     return f"""
 Casset Visual Pairing, running locally (state lives in memory until you stop it)
 
   API        {api}
   Swagger    {api}/swagger
   moto (AWS) {moto}   bucket {bucket}
+  Stripe     {stripe}   (fake; key {API_KEY}; webhooks signed to /api/webhooks/stripe[/connect])
 
 Walk-through (bash; needs curl and python3):
 
@@ -121,6 +130,35 @@ PY
   curl -s $API/api/tracks/$TRACK/visuals
   curl -s -X PATCH "${{auth[@]}}" $API/api/tracks/$TRACK/visuals/$VISUAL/active -d '{{"active":true}}'
   curl -s -X POST "${{auth[@]}}" $API/api/tracks/$TRACK/visuals/$VISUAL/archive
+
+Commerce walk-through (after 1-3: the artist has a profile and a track with probed audio):
+
+  export STRIPE={stripe} SK={API_KEY}
+  export FAN={fan_token}   # make token SUB=fan-1
+  fan=(-H "Authorization: Bearer $FAN" -H 'content-type: application/json')
+
+  # 6. the artist connects Stripe and opens the onboarding link (the fake completes onboarding at once
+  #    and sends account.updated to the Connect endpoint), then sets a price
+  curl -s -X POST "${{auth[@]}}" $API/api/studio/stripe/connect > connect.json
+  curl -s -o /dev/null "$(python3 -c 'import json;print(json.load(open("connect.json"))["onboardingUrl"])')"
+  sleep 1; curl -s "${{auth[@]}}" $API/api/users/me            # stripeOnboardingComplete: true
+  curl -s -X PUT "${{auth[@]}}" $API/api/studio/collect-price -d '{{"amount":500,"currency":"USD"}}'
+
+  # 7. a fan collects: a PaymentIntent, then the card "confirms" at the fake (what Stripe.js would do)
+  curl -s "${{fan[@]}}" $API/api/users -d '{{"handle":"fan_one","displayName":"Fan","isArtist":false}}'
+  curl -s "${{fan[@]}}" $API/api/checkout/payment-intent -d '{{"artistSlug":"nightdrive"}}' > pi.json
+  PI=$(python3 -c 'import json;print(json.load(open("pi.json"))["paymentIntentId"])')
+  curl -s -u $SK: $STRIPE/v1/payment_intents/$PI -d payment_method=pm_card_visa > /dev/null
+  curl -s -u $SK: -X POST $STRIPE/v1/payment_intents/$PI/confirm > /dev/null
+
+  # 8. payment_intent.succeeded reaches the webhook (signed), which grants: full track, bell, feed
+  sleep 1; curl -s "${{fan[@]}}" $API/api/tracks/$TRACK/audio          # access: FULL
+  curl -s "${{auth[@]}}" $API/api/notifications
+  curl -s $API/api/artists/artist-1/activity
+
+  # 9. a refund at the fake sends charge.refunded: back to the hook preview at once
+  curl -s -u $SK: $STRIPE/v1/refunds -d payment_intent=$PI > /dev/null
+  sleep 1; curl -s "${{fan[@]}}" $API/api/tracks/$TRACK/audio          # access: PREVIEW
 """
 
 

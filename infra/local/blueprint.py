@@ -18,11 +18,27 @@ LOCAL_PARAMETERS = {
     "JwtAudience": "casset-local-api",
     "CorsAllowOrigins": "*",
     "LogLevel": "INFO",
+    "StripeApiKeyParameterName": "casset/local/stripe/api-key",
+    "StripeWebhookSecretParameterName": "casset/local/stripe/webhook-secret",
+    "StripeConnectWebhookSecretParameterName": "casset/local/stripe/connect-webhook-secret",
+    "StripePublishableKey": "pk_test_casset_local",
+    "StripeLivemode": "false",
+    "SiteUrl": "http://localhost:5173",
+    "ShortLinkBaseUrl": "http://127.0.0.1:3000",
     "AWS::AccountId": ACCOUNT_ID,
     "AWS::Region": REGION,
     "AWS::StackName": "casset-local",
     "AWS::Partition": "aws",
     "AWS::URLSuffix": "amazonaws.com",
+}
+
+
+# The local values of the secrets the template names as SSM parameters (by the env var carrying the name).
+# They are the local Stripe fake's (infra/local/stripe_fake.py) and mean nothing anywhere else.
+LOCAL_SECRETS = {
+    "STRIPE_API_KEY_PARAMETER": "sk_test_casset_local",
+    "STRIPE_WEBHOOK_SECRET_PARAMETER": "whsec_casset_local_platform",
+    "STRIPE_CONNECT_WEBHOOK_SECRET_PARAMETER": "whsec_casset_local_connect",
 }
 
 
@@ -86,6 +102,7 @@ class Blueprint:
     jwt_issuer: str
     jwt_audience: list[str]
     physical_names: dict[str, str] = field(default_factory=dict)
+    secure_parameters: dict[str, str] = field(default_factory=dict)  # SSM name -> local value
 
 
 def resolve(value: Any, names: dict[str, str]) -> Any:
@@ -233,6 +250,12 @@ def blueprint() -> Blueprint:
         for logical_id, resource in resources.items()
         if resource["Type"] == "AWS::DynamoDB::Table"
     }
+    secure_parameters = {
+        spec.environment[variable]: value
+        for spec in functions.values()
+        for variable, value in LOCAL_SECRETS.items()
+        if variable in spec.environment
+    }
     return Blueprint(
         functions=functions,
         routes=routes,
@@ -244,4 +267,5 @@ def blueprint() -> Blueprint:
         jwt_issuer=jwt["issuer"],
         jwt_audience=list(jwt["audience"]),
         physical_names=names,
+        secure_parameters=secure_parameters,
     )

@@ -1,4 +1,6 @@
-"""Creates the template's tables, buckets, S3 triggers and functions on an AWS endpoint (moto)."""
+"""Creates the template's tables, buckets, S3 triggers, functions and the SSM SecureStrings its functions
+read (with local values) on an AWS endpoint (moto). Scheduled rules are not created: nothing runs them
+locally (the reconciliation function is called directly where it is tested)."""
 
 import io
 import json
@@ -31,6 +33,10 @@ def provision(plan: Blueprint, session: boto3.Session | None = None) -> None:
     session = session or boto3.Session()
     dynamodb, s3 = session.client("dynamodb"), session.client("s3")
     lambda_client, iam, sqs = session.client("lambda"), session.client("iam"), session.client("sqs")
+
+    ssm = session.client("ssm")
+    for name, value in plan.secure_parameters.items():
+        ssm.put_parameter(Name=name, Value=value, Type="SecureString", Overwrite=True)
 
     for name, properties in plan.tables.items():
         dynamodb.create_table(TableName=name, **{k: v for k, v in properties.items() if k in _TABLE_FIELDS})
@@ -69,7 +75,9 @@ def provision(plan: Blueprint, session: boto3.Session | None = None) -> None:
     # Dead-letter queues first: a redrive policy names its target's ARN.
     for queue in sorted(plan.queues, key=lambda queue: "RedrivePolicy" in queue.attributes):
         sqs.create_queue(QueueName=queue.name, Attributes=queue.attributes)
-    queue_arns = {queue.logical_id: f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:{queue.name}" for queue in plan.queues}
+    queue_arns = {
+        queue.logical_id: f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:{queue.name}" for queue in plan.queues
+    }
     for trigger in plan.queue_triggers:
         lambda_client.create_event_source_mapping(
             EventSourceArn=queue_arns[trigger.queue],

@@ -25,6 +25,7 @@ def _free_port() -> int:
 class Stack:
     url: str
     moto_url: str
+    stripe_url: str
 
     def token(self, subject: str, groups: str = "") -> str:
         result = subprocess.run(
@@ -46,7 +47,7 @@ def _env() -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[Stack]:
-    api_port, moto_port = _free_port(), _free_port()
+    api_port, moto_port, stripe_port = _free_port(), _free_port(), _free_port()
     process = subprocess.Popen(
         [
             sys.executable,
@@ -56,6 +57,8 @@ def stack() -> Iterator[Stack]:
             str(api_port),
             "--moto-port",
             str(moto_port),
+            "--stripe-port",
+            str(stripe_port),
             "--quiet",
         ],
         cwd=ROOT,
@@ -77,7 +80,7 @@ def stack() -> Iterator[Stack]:
                 time.sleep(0.3)
         else:
             raise RuntimeError("local stack did not start within 60 s")
-        yield Stack(url, f"http://127.0.0.1:{moto_port}")
+        yield Stack(url, f"http://127.0.0.1:{moto_port}", f"http://127.0.0.1:{stripe_port}")
     finally:
         process.terminate()
         try:

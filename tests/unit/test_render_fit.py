@@ -10,11 +10,11 @@ def _source_aspect(plan: FitPlan) -> float:
 
 
 def _assert_inside(plan: FitPlan, src_w: int, src_h: int) -> None:
-    assert 0 <= plan.sx and plan.sx + plan.sw <= src_w
-    assert 0 <= plan.sy and plan.sy + plan.sh <= src_h
+    assert plan.sx >= 0 and plan.sx + plan.sw <= src_w
+    assert plan.sy >= 0 and plan.sy + plan.sh <= src_h
     assert plan.sw >= 1 and plan.sh >= 1
-    assert 0 <= plan.dx and plan.dx + plan.dw <= 1080
-    assert 0 <= plan.dy and plan.dy + plan.dh <= 1920
+    assert plan.dx >= 0 and plan.dx + plan.dw <= 1080
+    assert plan.dy >= 0 and plan.dy + plan.dh <= 1920
     assert all(value % 2 == 0 for value in (plan.dx, plan.dy, plan.dw, plan.dh))
 
 
@@ -64,8 +64,17 @@ def test_a_portrait_taller_than_nine_by_sixteen_is_pillarboxed_over_the_blur():
     _assert_inside(plan, 1170, 2532)
 
 
-@pytest.mark.parametrize(("src_w", "src_h", "mode"), [(1, 1, "crop-zoom"), (2, 2, "crop-zoom"), (9, 16, "cover"),
-                                                     (16, 9, "crop-zoom"), (3, 4, "fit-blur"), (1, 4096, "fit-blur")])
+@pytest.mark.parametrize(
+    ("src_w", "src_h", "mode"),
+    [
+        (1, 1, "crop-zoom"),
+        (2, 2, "crop-zoom"),
+        (9, 16, "cover"),
+        (16, 9, "crop-zoom"),
+        (3, 4, "fit-blur"),
+        (1, 4096, "fit-blur"),
+    ],
+)
 def test_tiny_and_extreme_sources_still_give_a_usable_plan(src_w, src_h, mode):
     plan = fit(src_w, src_h)
     assert plan.mode == mode
@@ -73,7 +82,9 @@ def test_tiny_and_extreme_sources_still_give_a_usable_plan(src_w, src_h, mode):
     assert plan.dw >= 2 and plan.dh >= 2
 
 
-@pytest.mark.parametrize(("src_w", "src_h"), [(4096, 4096), (4096, 2304), (2304, 4096), (3072, 4096), (4096, 16)])
+@pytest.mark.parametrize(
+    ("src_w", "src_h"), [(4096, 4096), (4096, 2304), (2304, 4096), (3072, 4096), (4096, 16)]
+)
 def test_huge_sources_stay_within_bounds(src_w, src_h):
     _assert_inside(fit(src_w, src_h), src_w, src_h)
 

@@ -1,5 +1,8 @@
 """The static layers and the yuv420p blending that puts them on every frame."""
 
+from fractions import Fraction
+
+import av
 import numpy as np
 import pytest
 from PIL import Image
@@ -7,18 +10,16 @@ from PIL import Image
 from casset.media.render import layout
 from casset.media.render.bars import BarPainter
 from casset.media.render.layout import Box
-from casset.media.render.overlays import ImageUnreadable, OverlayText, cover_background, load_image, static_layer
-from casset.media.render.yuv import new_canvas, patches_from_rgba, rgb_to_yuv
+from casset.media.render.overlays import (
+    ImageUnreadable,
+    OverlayText,
+    cover_background,
+    load_image,
+    static_layer,
+)
+from casset.media.render.yuv import new_canvas, overlay_image, plane_views, rgb_to_yuv
 
 TEXT = OverlayText("Title", "Artist", "https://casset.app/s/abc", None)
-
-
-def _canvas(luma: int = 100, chroma: int = 128):
-    frame, planes = new_canvas(64, 32)
-    planes[0][:] = luma
-    planes[1][:] = chroma
-    planes[2][:] = chroma
-    return frame, planes
 
 
 def test_bt709_conversion_of_reference_colours():
@@ -28,44 +29,65 @@ def test_bt709_conversion_of_reference_colours():
     assert v[2] == pytest.approx(240, abs=0.01)
 
 
-def test_an_opaque_patch_replaces_and_a_transparent_one_keeps():
-    _, planes = _canvas()
-    rgba = np.zeros((32, 64, 4), dtype=np.uint8)
-    rgba[4:8, 10:20] = (255, 255, 255, 255)
-    rgba[20:24, 30:40] = (255, 255, 255, 0)  # painted colour, zero alpha: not a patch at all
-    patches = patches_from_rgba(rgba)
-    assert len(patches) == 1
-    for patch in patches:
-        patch.blend_onto(planes)
-    assert (planes[0][4:8, 10:20] == 235).all()
-    untouched = np.ones((32, 64), dtype=bool)
-    untouched[4:8, 10:20] = False
-    assert (planes[0][untouched] == 100).all()
-    assert (planes[1] == 128).all() and (planes[2] == 128).all()
+def _overlaid(rgba: np.ndarray, luma: int = 100) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Blend an RGBA layer over a flat grey canvas with FFmpeg's overlay filter, as the renderer does."""
+    height, width = rgba.shape[:2]
+    canvas, planes = new_canvas(width, height)
+    planes[0][:], planes[1][:], planes[2][:] = luma, 128, 128
+    image = overlay_image(rgba)
+    assert image is not None
+    graph = av.filter.Graph()
+    main = graph.add_buffer(template=canvas, time_base=Fraction(1, 30))
+    layer = graph.add_buffer(template=image.frame, time_base=Fraction(1, 30))
+    overlay = graph.add("overlay", f"x={image.left}:y={image.top}:format=yuv420")
+    sink = graph.add("buffersink")
+    main.link_to(overlay, 0, 0)
+    layer.link_to(overlay, 0, 1)
+    overlay.link_to(sink)
+    graph.configure()
+    image.frame.pts = canvas.pts = 0
+    layer.push(image.frame)
+    layer.push(None)
+    main.push(canvas)
+    y, u, v = plane_views(sink.pull())
+    return y.copy(), u.copy(), v.copy()
 
 
-def test_half_alpha_blends_halfway():
-    _, planes = _canvas(luma=16)
-    rgba = np.zeros((32, 64, 4), dtype=np.uint8)
-    rgba[:, :] = (255, 255, 255, 128)
-    for patch in patches_from_rgba(rgba):
-        patch.blend_onto(planes)
-    assert np.abs(planes[0].astype(int) - (16 + 219 * 128 / 255)).max() <= 1
-
-
-def test_patches_are_cut_around_painted_areas_on_even_coordinates():
+def test_the_overlay_image_is_cropped_to_its_painted_area_on_even_coordinates():
     rgba = np.zeros((400, 64, 4), dtype=np.uint8)
     rgba[3:9, 5:11, 3] = 255
     rgba[301:305, 21:33, 3] = 255
-    patches = patches_from_rgba(rgba)
-    assert len(patches) == 2
-    for patch in patches:
-        assert patch.top % 2 == patch.left % 2 == patch.height % 2 == patch.width % 2 == 0
-    assert patches[0].top <= 3 and patches[0].top + patches[0].height >= 9
+    image = overlay_image(rgba)
+    assert image is not None
+    assert (image.left, image.top) == (4, 2)
+    assert (image.frame.width, image.frame.height) == (34 - 4, 306 - 2)
+    assert image.frame.format.name == "yuva420p"
+    assert overlay_image(np.zeros((10, 10, 4), dtype=np.uint8)) is None
+
+
+def test_an_opaque_overlay_replaces_and_a_transparent_one_keeps():
+    rgba = np.zeros((32, 64, 4), dtype=np.uint8)
+    rgba[4:8, 10:20] = (255, 255, 255, 255)
+    rgba[20:24, 30:40] = (255, 0, 0, 0)  # painted colour at zero alpha changes nothing
+    y, u, v = _overlaid(rgba)
+    assert (y[4:8, 10:20] >= 234).all()
+    untouched = np.ones(y.shape, dtype=bool)
+    untouched[4:8, 10:20] = False
+    assert (y[untouched] == 100).all()
+    assert (np.abs(u.astype(int) - 128) <= 1).all() and (np.abs(v.astype(int) - 128) <= 1).all()
+
+
+def test_half_alpha_blends_halfway_and_colour_survives_subsampling():
+    rgba = np.zeros((32, 64, 4), dtype=np.uint8)
+    rgba[:, :] = (255, 255, 255, 128)
+    rgba[10:12, 10:11] = (255, 0, 0, 255)  # one opaque red column in otherwise half-white 2x2 blocks
+    y, _, v = _overlaid(rgba, luma=16)
+    assert abs(int(y[0, 0]) - (16 + 219 * 128 / 255)) <= 2
+    assert v[5, 5] > 150  # the red pixel's block leans red
 
 
 def test_bars_paint_only_inside_their_box_and_nothing_for_zero():
-    frame, planes = new_canvas(layout.WIDTH, layout.HEIGHT)
+    _, planes = new_canvas(layout.WIDTH, layout.HEIGHT)
     for plane in planes:
         plane[:] = 0
     painter = BarPainter()

@@ -55,4 +55,7 @@ def test_the_x264_options_carry_the_preset_and_a_vbv():
 
 
 def test_a_reduced_retry_lowers_the_bitrate():
-    assert encode_plan("standard", 30.0, bitrate_scale=0.8).video_bitrate < encode_plan("standard", 30.0).video_bitrate
+    assert (
+        encode_plan("standard", 30.0, bitrate_scale=0.8).video_bitrate
+        < encode_plan("standard", 30.0).video_bitrate
+    )

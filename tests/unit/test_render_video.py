@@ -21,10 +21,10 @@ from casset.media.render import (
     RenderError,
     RenderInputs,
     RenderResult,
+    layout,
     render_hook_video,
 )
 from casset.media.render import background as background_module
-from casset.media.render import layout
 from casset.media.render.yuv import plane_views
 from tests.media_factory import (
     make_audio,
@@ -185,7 +185,12 @@ def test_output_is_h264_and_aac_1080x1920_at_30_fps(full_render):
         assert audio.codec_context.name == "aac"
         assert audio.codec_context.channels == 2 and audio.codec_context.sample_rate in (44_100, 48_000)
         assert sum(1 for _ in container.decode(video=0)) == FRAMES
-    assert (full_render.width, full_render.height, full_render.fps, full_render.frames) == (1080, 1920, 30, FRAMES)
+    assert (full_render.width, full_render.height, full_render.fps, full_render.frames) == (
+        1080,
+        1920,
+        30,
+        FRAMES,
+    )
 
 
 def test_duration_is_the_hook_within_one_frame(full_render):
@@ -260,15 +265,18 @@ def test_the_attribution_line_is_there_exactly_when_a_handle_is_set(media, full_
     assert attribution_change > 3
     assert title_change < attribution_change / 5
     # The text is light: drawing it brightens its box.
-    assert with_luma[box.top : box.bottom, box.left : box.right].mean() > without_luma[
-        box.top : box.bottom, box.left : box.right
-    ].mean()
+    assert (
+        with_luma[box.top : box.bottom, box.left : box.right].mean()
+        > without_luma[box.top : box.bottom, box.left : box.right].mean()
+    )
 
 
 def test_progress_is_reported_often_and_in_order(media):
     fractions: list[float] = []
     render_hook_video(
-        _inputs(media, visual_path=None, preset="low"), str(media / "progress.mp4"), on_progress=fractions.append
+        _inputs(media, visual_path=None, preset="low"),
+        str(media / "progress.mp4"),
+        on_progress=fractions.append,
     )
     assert len(fractions) >= FRAMES // 2
     assert fractions == sorted(fractions) and fractions[-1] == 1.0 and 0 < fractions[0] < 0.05
@@ -300,7 +308,9 @@ def test_rotated_sources_come_out_upright(media, tmp_path, rotation, top_is_brig
 
 
 def test_landscape_sources_are_centre_cropped_and_zoomed(media, tmp_path):
-    clip = _write_clip(tmp_path / "landscape.mp4", [_split(320, 180, first=220, second=30, vertical=True)] * 10)
+    clip = _write_clip(
+        tmp_path / "landscape.mp4", [_split(320, 180, first=220, second=30, vertical=True)] * 10
+    )
     result = _render(media, "landscape", visual_path=str(clip), visual_mean_luminance=None)
     assert result.warnings == ()
     luma = _decoded_lumas(result.path, [20])[20]
@@ -388,9 +398,9 @@ def _assert_shows_the_cover_card(path: str, index: int = 30) -> None:
     luma = _decoded_lumas(path, [index])[index]
     card = layout.COVER_CARD
     cover_luma = 16 + 219 * (0.2126 * 30 + 0.7152 * 160 + 0.0722 * 220) / 255
-    assert _box_mean(luma, card.top + 100, card.bottom - 100, card.left + 100, card.right - 100) == pytest.approx(
-        cover_luma, abs=4
-    )
+    assert _box_mean(
+        luma, card.top + 100, card.bottom - 100, card.left + 100, card.right - 100
+    ) == pytest.approx(cover_luma, abs=4)
 
 
 def test_without_visual_or_cover_a_gradient_is_drawn(media):
@@ -410,7 +420,10 @@ def test_unreadable_cover_and_avatar_are_warnings(media, tmp_path):
         avatar_path=str(tmp_path / "broken.jpg"),
         preset="low",
     )
-    assert sorted(warning.split(":")[0] for warning in result.warnings) == ["AVATAR_UNREADABLE", "COVER_UNREADABLE"]
+    assert sorted(warning.split(":")[0] for warning in result.warnings) == [
+        "AVATAR_UNREADABLE",
+        "COVER_UNREADABLE",
+    ]
 
 
 @pytest.mark.parametrize(

@@ -4,17 +4,19 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
-from api.routes.common import READ_ERRORS, SIGNED_IN, WRITE_ERRORS, caller, created, created_response
+from api.routes.common import READ_ERRORS, SIGNED_IN, WRITE_ERRORS, caller, created, created_response, errors
 from api.schemas import (
+    AudioAccessOut,
     CreateTrackRequest,
     ReplaceAudioRequest,
     TrackListOut,
     TrackOut,
+    TrackRewardRequest,
     TrackWithUploadOut,
     UpdateTrackRequest,
     UploadOut,
 )
-from casset.services import tracks
+from casset.services import entitlements, tracks
 
 router = APIGatewayHttpRouter()
 
@@ -95,3 +97,55 @@ def artist_tracks(
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
 ) -> TrackListOut:
     return TrackListOut(items=[TrackOut.of(track) for track in tracks.list_artist_tracks(artistId, limit)])
+
+
+def _audio(link: entitlements.AudioLink) -> AudioAccessOut:
+    return AudioAccessOut(
+        track_id=link.track.id,
+        access=link.access.value,
+        url=link.url,
+        expires_at=link.expires_at,
+        start_sec=link.start_sec,
+        duration_sec=link.duration_sec,
+    )
+
+
+@router.get(
+    "/api/tracks/<trackId>/audio",
+    summary="A short-lived URL of the full track for its artist and its collectors; the hook clip otherwise",
+    description="Entitlement is checked on every request: a refund or dispute ends full access at once.",
+    tags=["tracks"],
+    security=SIGNED_IN,
+    responses=READ_ERRORS | errors(409),
+)
+def track_audio(trackId: str) -> AudioAccessOut:
+    return _audio(entitlements.audio_for(caller(router), trackId))
+
+
+@router.get(
+    "/api/tracks/<trackId>/preview",
+    summary="A short-lived URL of the hook preview clip (anyone)",
+    tags=["tracks"],
+    responses=READ_ERRORS | errors(409),
+)
+def track_preview(trackId: str) -> AudioAccessOut:
+    return _audio(entitlements.preview_for(trackId))
+
+
+@router.put(
+    "/api/tracks/<trackId>/reward",
+    summary="Set the track's per-hook reward (the track's artist only)",
+    tags=["tracks"],
+    security=SIGNED_IN,
+    responses=WRITE_ERRORS,
+)
+def set_reward(trackId: str, request: Annotated[TrackRewardRequest, Body()]) -> TrackOut:
+    track = tracks.set_reward(
+        caller(router),
+        trackId,
+        request.reward_amount,
+        request.reward_currency,
+        request.reward_description,
+        request.reward_active,
+    )
+    return TrackOut.of(track)

@@ -152,9 +152,11 @@ def upload(path: str, key: str, content_type: str) -> None:
         raise _translated(error, key) from error
 
 
-def presigned_download_with_expiry(key: str, filename: str | None = None) -> tuple[str, datetime]:
+def presigned_download_with_expiry(
+    key: str, filename: str | None = None, ttl_sec: int | None = None
+) -> tuple[str, datetime]:
     """A GET URL and when it stops working; with filename, browsers save it under that name."""
-    ttl = get_settings().download_url_ttl_sec
+    ttl = ttl_sec or get_settings().download_url_ttl_sec
     params: dict[str, str] = {"Bucket": _bucket(), "Key": key}
     if filename:
         params["ResponseContentDisposition"] = f'attachment; filename="{filename}"'

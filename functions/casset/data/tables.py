@@ -7,12 +7,23 @@ from pynamodb.attributes import (
     NumberAttribute,
     TTLAttribute,
     UnicodeAttribute,
+    UnicodeSetAttribute,
     UTCDateTimeAttribute,
 )
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
 from casset.settings import Settings
+
+
+class UsersByStripeAccount(GlobalSecondaryIndex["UserItem"]):
+    """Sparse: only artists who connected Stripe; account.updated finds its user here."""
+
+    class Meta:
+        index_name = "byStripeAccount"
+        projection = KeysOnlyProjection()
+
+    stripe_account_id = UnicodeAttribute(hash_key=True, attr_name="stripeAccountId")
 
 
 class UserItem(Model):
@@ -27,8 +38,14 @@ class UserItem(Model):
     is_artist = BooleanAttribute(attr_name="isArtist", default=False)
     stripe_account_id = UnicodeAttribute(attr_name="stripeAccountId", null=True)
     stripe_onboarding_complete = BooleanAttribute(attr_name="stripeOnboardingComplete", default=False)
+    # The Stripe `created` time of the account.updated event last applied: older ones arriving late lose.
+    stripe_account_synced_at = UTCDateTimeAttribute(attr_name="stripeAccountSyncedAt", null=True)
+    collect_price_amount = NumberAttribute(attr_name="collectPriceAmount", null=True)
+    collect_price_currency = UnicodeAttribute(attr_name="collectPriceCurrency", null=True)
     created_at = UTCDateTimeAttribute(attr_name="createdAt")
     updated_at = UTCDateTimeAttribute(attr_name="updatedAt")
+
+    by_stripe_account = UsersByStripeAccount()
 
 
 class HandleItem(Model):
@@ -58,6 +75,13 @@ class AudioAttribute(MapAttribute):
     size_bytes = NumberAttribute(attr_name="sizeBytes")
 
 
+class RewardAttribute(MapAttribute):
+    amount = NumberAttribute()
+    currency = UnicodeAttribute()
+    description = UnicodeAttribute()
+    active = BooleanAttribute()
+
+
 class TrackItem(Model):
     class Meta:
         table_name = "Tracks"
@@ -73,6 +97,9 @@ class TrackItem(Model):
     preview_start_sec = NumberAttribute(attr_name="previewStartSec")
     hook_duration_sec = NumberAttribute(attr_name="hookDurationSec")
     active_visual_id = UnicodeAttribute(attr_name="activeVisualId", null=True)
+    reward = RewardAttribute(null=True)
+    preview_key = UnicodeAttribute(attr_name="previewKey", null=True)
+    preview_source = UnicodeAttribute(attr_name="previewSource", null=True)
     created_at = UTCDateTimeAttribute(attr_name="createdAt")
     updated_at = UTCDateTimeAttribute(attr_name="updatedAt")
 
@@ -229,6 +256,181 @@ class RateLimitItem(Model):
     expires_at = TTLAttribute(attr_name="expiresAt")
 
 
+class PurchasesByBuyerArtist(GlobalSecondaryIndex["PurchaseItem"]):
+    """Candidate purchases of one fan for one artist; entitlement re-reads each one consistently."""
+
+    class Meta:
+        index_name = "byBuyerArtist"
+        projection = KeysOnlyProjection()
+
+    buyer_artist = UnicodeAttribute(hash_key=True, attr_name="buyerArtist")
+
+
+class PurchaseItem(Model):
+    """One PaymentIntent: the facts its Stripe events brought (any order) and what follows from them.
+
+    Facts are written by commutative updates; the derived fields and effects are written together in one
+    transaction conditioned on `version`, so concurrent deliveries apply each effect exactly once."""
+
+    class Meta:
+        table_name = "Purchases"
+
+    id = UnicodeAttribute(hash_key=True)  # the PaymentIntent id
+    succeeded = BooleanAttribute(null=True)
+    buyer_id = UnicodeAttribute(attr_name="buyerId", null=True)
+    buyer_handle = UnicodeAttribute(attr_name="buyerHandle", null=True)
+    artist_id = UnicodeAttribute(attr_name="artistId", null=True)
+    buyer_artist = UnicodeAttribute(attr_name="buyerArtist", null=True)
+    amount = NumberAttribute(null=True)
+    currency = UnicodeAttribute(null=True)
+    application_fee = NumberAttribute(attr_name="applicationFee", null=True)
+    charge_id = UnicodeAttribute(attr_name="chargeId", null=True)
+    succeeded_at = UTCDateTimeAttribute(attr_name="succeededAt", null=True)
+    referral_code = UnicodeAttribute(attr_name="referralCode", null=True)
+    referrer_id = UnicodeAttribute(attr_name="referrerId", null=True)
+    referral_clicked_at = UTCDateTimeAttribute(attr_name="referralClickedAt", null=True)
+    amount_refunded = NumberAttribute(attr_name="amountRefunded", null=True)
+    disputed = BooleanAttribute(null=True)
+    dispute_id = UnicodeAttribute(attr_name="disputeId", null=True)
+    disputed_at = UTCDateTimeAttribute(attr_name="disputedAt", null=True)
+    paid_out_by = UnicodeAttribute(attr_name="paidOutBy", null=True)
+    state = UnicodeAttribute(null=True)
+    payout_state = UnicodeAttribute(attr_name="payoutState", null=True)
+    reward_state = UnicodeAttribute(attr_name="rewardState", null=True)
+    applied_effects = UnicodeSetAttribute(attr_name="appliedEffects", null=True)
+    version = NumberAttribute(null=True)
+    created_at = UTCDateTimeAttribute(attr_name="createdAt", null=True)
+    updated_at = UTCDateTimeAttribute(attr_name="updatedAt", null=True)
+
+    by_buyer_artist = PurchasesByBuyerArtist()
+
+
+class LedgerByAccount(GlobalSecondaryIndex["LedgerEntryItem"]):
+    class Meta:
+        index_name = "byAccount"
+        projection = AllProjection()
+
+    account_id = UnicodeAttribute(hash_key=True, attr_name="accountId")
+    created_at = UTCDateTimeAttribute(range_key=True, attr_name="createdAt")
+
+
+class LedgerEntryItem(Model):
+    """CreditLedger: append-only. Items are only ever put, each under a deterministic id, never updated."""
+
+    class Meta:
+        table_name = "CreditLedger"
+
+    id = UnicodeAttribute(hash_key=True)
+    account_id = UnicodeAttribute(attr_name="accountId")
+    kind = UnicodeAttribute()
+    amount = NumberAttribute()
+    currency = UnicodeAttribute()
+    purchase_id = UnicodeAttribute(attr_name="purchaseId")
+    reverses = UnicodeAttribute(null=True)
+    created_at = UTCDateTimeAttribute(attr_name="createdAt")
+
+    by_account = LedgerByAccount()
+
+
+class ReferralLinkItem(Model):
+    class Meta:
+        table_name = "ReferralLinks"
+
+    code = UnicodeAttribute(hash_key=True)
+    referrer_id = UnicodeAttribute(attr_name="referrerId")
+    artist_id = UnicodeAttribute(attr_name="artistId")
+    artist_handle = UnicodeAttribute(attr_name="artistHandle")
+    created_at = UTCDateTimeAttribute(attr_name="createdAt")
+
+
+class ReferralClickItem(Model):
+    """One opened short link; its id is the attribution cookie. TTL drops it after the window."""
+
+    class Meta:
+        table_name = "ReferralClicks"
+
+    id = UnicodeAttribute(hash_key=True)
+    code = UnicodeAttribute()
+    clicked_at = UTCDateTimeAttribute(attr_name="clickedAt")
+    expires_at = TTLAttribute(attr_name="expiresAt")
+
+
+class AttributionsByReferrer(GlobalSecondaryIndex["ReferralAttributionItem"]):
+    class Meta:
+        index_name = "byReferrer"
+        projection = AllProjection()
+
+    referrer_id = UnicodeAttribute(hash_key=True, attr_name="referrerId")
+    created_at = UTCDateTimeAttribute(range_key=True, attr_name="createdAt")
+
+
+class ReferralAttributionItem(Model):
+    class Meta:
+        table_name = "ReferralAttributions"
+
+    purchase_id = UnicodeAttribute(hash_key=True, attr_name="purchaseId")
+    referrer_id = UnicodeAttribute(attr_name="referrerId")
+    artist_id = UnicodeAttribute(attr_name="artistId")
+    buyer_id = UnicodeAttribute(attr_name="buyerId")
+    code = UnicodeAttribute()
+    clicked_at = UTCDateTimeAttribute(attr_name="clickedAt")
+    credit_amount = NumberAttribute(attr_name="creditAmount")
+    credit_currency = UnicodeAttribute(attr_name="creditCurrency")
+    reward_state = UnicodeAttribute(attr_name="rewardState")
+    created_at = UTCDateTimeAttribute(attr_name="createdAt")
+
+    by_referrer = AttributionsByReferrer()
+
+
+class NotificationItem(Model):
+    class Meta:
+        table_name = "Notifications"
+
+    user_id = UnicodeAttribute(hash_key=True, attr_name="userId")
+    id = UnicodeAttribute(range_key=True)
+    kind = UnicodeAttribute()
+    message = UnicodeAttribute()
+    purchase_id = UnicodeAttribute(attr_name="purchaseId", null=True)
+    read = BooleanAttribute(default=False)
+    created_at = UTCDateTimeAttribute(attr_name="createdAt")
+
+
+class ActivityItem(Model):
+    class Meta:
+        table_name = "Activity"
+
+    artist_id = UnicodeAttribute(hash_key=True, attr_name="artistId")
+    id = UnicodeAttribute(range_key=True)
+    kind = UnicodeAttribute()
+    message = UnicodeAttribute()
+    actor_id = UnicodeAttribute(attr_name="actorId", null=True)
+    actor_handle = UnicodeAttribute(attr_name="actorHandle", null=True)
+    purchase_id = UnicodeAttribute(attr_name="purchaseId", null=True)
+    created_at = UTCDateTimeAttribute(attr_name="createdAt")
+
+
+class WebhookEventItem(Model):
+    """Every Stripe event delivered to us, keyed by its id: the dedupe record and the delivery log."""
+
+    class Meta:
+        table_name = "WebhookEvents"
+
+    id = UnicodeAttribute(hash_key=True)
+    endpoint = UnicodeAttribute()
+    type = UnicodeAttribute()
+    livemode = BooleanAttribute()
+    account = UnicodeAttribute(null=True)
+    status = UnicodeAttribute()
+    outcome = UnicodeAttribute(null=True)
+    deliveries = NumberAttribute(default=0)
+    lease_until = UTCDateTimeAttribute(attr_name="leaseUntil", null=True)
+    payload = UnicodeAttribute()
+    error = UnicodeAttribute(null=True)
+    received_at = UTCDateTimeAttribute(attr_name="receivedAt")
+    processed_at = UTCDateTimeAttribute(attr_name="processedAt", null=True)
+    expires_at = TTLAttribute(attr_name="expiresAt")
+
+
 # Which setting names each item's table (the setting's env var is set from template.yaml).
 TABLE_SETTINGS: dict[type[Model], str] = {
     UserItem: "users_table",
@@ -237,6 +439,14 @@ TABLE_SETTINGS: dict[type[Model], str] = {
     VisualItem: "visuals_table",
     RateLimitItem: "rate_limits_table",
     ExportItem: "exports_table",
+    PurchaseItem: "purchases_table",
+    LedgerEntryItem: "credit_ledger_table",
+    ReferralLinkItem: "referral_links_table",
+    ReferralClickItem: "referral_clicks_table",
+    ReferralAttributionItem: "referral_attributions_table",
+    NotificationItem: "notifications_table",
+    ActivityItem: "activity_table",
+    WebhookEventItem: "webhook_events_table",
 }
 ALL_ITEMS = tuple(TABLE_SETTINGS)
 

@@ -4,8 +4,8 @@ from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
 from casset.clock import utcnow
 from casset.data._dynamo import ready, set_or_remove, translated_errors
-from casset.data.tables import AudioAttribute, TrackItem
-from casset.entities import AudioInfo, MediaStatus, Track
+from casset.data.tables import AudioAttribute, RewardAttribute, TrackItem
+from casset.entities import AudioInfo, MediaStatus, Track, TrackReward
 from casset.errors import Conflict, NotFound
 
 
@@ -31,6 +31,16 @@ def _to_track(item: TrackItem) -> Track:
         preview_start_sec=item.preview_start_sec,
         hook_duration_sec=item.hook_duration_sec,
         active_visual_id=item.active_visual_id,
+        reward=TrackReward(
+            amount=int(item.reward.amount),
+            currency=item.reward.currency,
+            description=item.reward.description,
+            active=bool(item.reward.active),
+        )
+        if item.reward
+        else None,
+        preview_key=item.preview_key,
+        preview_source=item.preview_source,
         created_at=item.created_at,
         updated_at=item.updated_at,
     )
@@ -79,6 +89,37 @@ def create_track(track: Track) -> Track:
 def update_track(track_id: str, **changes: object) -> Track:
     """Set attributes (snake_case names of TrackItem) on an existing track; None removes one."""
     return _update(track_id, set_or_remove(TrackItem, changes), TrackItem.id.exists())
+
+
+def set_reward(track_id: str, reward: TrackReward) -> Track:
+    return _update(
+        track_id, [TrackItem.reward.set(RewardAttribute(**reward.model_dump()))], TrackItem.id.exists()
+    )
+
+
+def record_preview(
+    track_id: str, audio_key: str, start_sec: float, duration_sec: float, preview_key: str, source: str
+) -> bool:
+    """Point the track at a freshly cut hook clip, only if the audio and hook are still what it was cut
+    from (a newer hook selection has its own cut on the way)."""
+    condition = (
+        (TrackItem.audio_key == audio_key)
+        & (TrackItem.preview_start_sec == start_sec)
+        & (TrackItem.hook_duration_sec == duration_sec)
+    )
+    ready()
+    # Derived media, not an edit: updatedAt stays what the artist's last change made it.
+    with translated_errors():
+        try:
+            TrackItem(id=track_id).update(
+                actions=[TrackItem.preview_key.set(preview_key), TrackItem.preview_source.set(source)],
+                condition=condition,
+            )
+        except UpdateError as error:
+            if error.cause_response_code == "ConditionalCheckFailedException":
+                return False
+            raise
+    return True
 
 
 def start_audio_processing(track_id: str, audio_key: str) -> Track:

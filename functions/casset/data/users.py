@@ -1,11 +1,13 @@
 """Users and artist profiles. A handle is claimed in the same transaction that creates its user."""
 
+from datetime import datetime
+
 from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 
 from casset.clock import utcnow
 from casset.data._dynamo import cancellation_codes, ready, set_or_remove, transaction, translated_errors
 from casset.data.tables import HandleItem, UserItem
-from casset.entities import User
+from casset.entities import Money, User
 from casset.errors import Conflict, NotFound
 
 
@@ -19,6 +21,9 @@ def _to_user(item: UserItem) -> User:
         is_artist=item.is_artist,
         stripe_account_id=item.stripe_account_id,
         stripe_onboarding_complete=item.stripe_onboarding_complete,
+        collect_price=Money(amount=int(item.collect_price_amount), currency=item.collect_price_currency)
+        if item.collect_price_amount is not None and item.collect_price_currency
+        else None,
         created_at=item.created_at,
         updated_at=item.updated_at,
     )
@@ -84,3 +89,66 @@ def update_user(user_id: str, **changes: object) -> User:
                 raise NotFound("No such user.", code="USER_NOT_FOUND") from error
             raise
     return _to_user(item)
+
+
+def set_collect_price(user_id: str, price: Money) -> User:
+    return update_user(user_id, collect_price_amount=price.amount, collect_price_currency=price.currency)
+
+
+def attach_stripe_account(user_id: str, account_id: str) -> User:
+    """Record the connected account once; a concurrent second connect keeps the first account."""
+    ready()
+    item = UserItem(id=user_id)
+    with translated_errors():
+        try:
+            item.update(
+                actions=[UserItem.stripe_account_id.set(account_id), UserItem.updated_at.set(utcnow())],
+                condition=UserItem.id.exists()
+                & (UserItem.stripe_account_id.does_not_exist() | (UserItem.stripe_account_id == account_id)),
+            )
+        except UpdateError as error:
+            if error.cause_response_code != "ConditionalCheckFailedException":
+                raise
+    user = get_user(user_id)
+    if user is None:
+        raise NotFound("No such user.", code="USER_NOT_FOUND")
+    return user
+
+
+def user_id_for_stripe_account(account_id: str) -> str | None:
+    ready()
+    with translated_errors():
+        for item in UserItem.by_stripe_account.query(account_id, limit=1):
+            return str(item.id)
+    return None
+
+
+def connected_account_ids() -> list[str]:
+    """Every connected account we know (a scan of the sparse index: for the scheduled reconciliation,
+    never on a request path)."""
+    ready()
+    with translated_errors():
+        return sorted({str(item.stripe_account_id) for item in UserItem.by_stripe_account.scan()})
+
+
+def sync_onboarding(user_id: str, account_id: str, complete: bool, as_of: datetime) -> bool:
+    """stripeOnboardingComplete from an account.updated event, unless a newer event already set it."""
+    ready()
+    condition = (UserItem.stripe_account_id == account_id) & (
+        UserItem.stripe_account_synced_at.does_not_exist() | (UserItem.stripe_account_synced_at <= as_of)
+    )
+    with translated_errors():
+        try:
+            UserItem(id=user_id).update(
+                actions=[
+                    UserItem.stripe_onboarding_complete.set(complete),
+                    UserItem.stripe_account_synced_at.set(as_of),
+                    UserItem.updated_at.set(utcnow()),
+                ],
+                condition=condition,
+            )
+        except UpdateError as error:
+            if error.cause_response_code == "ConditionalCheckFailedException":
+                return False
+            raise
+    return True

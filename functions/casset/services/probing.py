@@ -19,6 +19,7 @@ from casset.errors import NotFound
 from casset.media.magic import AUDIO_CONTAINERS, HEAD_BYTES, VIDEO_CONTAINERS, sniff
 from casset.media.probe import ProbeRejected, probe_audio, probe_video
 from casset.rules import HOOK_MIN_SEC, fit_hook
+from casset.services import previews
 from casset.settings import get_settings
 
 
@@ -85,6 +86,8 @@ def _probe_track_audio(target: keys.TrackAudio, key: str) -> Outcome:
     if track.audio_key != key:
         return Outcome.SUPERSEDED
     if track.audio_status is not MediaStatus.PROCESSING:
+        # A redelivery after the READY write but before the preview was queued must not lose the preview.
+        previews.request(track)
         return Outcome.ALREADY_PROCESSED
     try:
         with _downloaded(key, AUDIO_CONTAINERS) as path:
@@ -110,6 +113,9 @@ def _probe_track_audio(target: keys.TrackAudio, key: str) -> Outcome:
     # The hook was chosen before the audio's length was known: keep it inside the audio.
     hook = fit_hook(track.preview_start_sec, track.hook_duration_sec, audio.duration_sec)
     recorded = tracks_data.record_audio_probe(track.id, key, audio, hook)
+    ready_track = tracks_data.get_track(track.id)
+    if ready_track is not None:
+        previews.request(ready_track)  # fans without a purchase hear only this hook clip
     return Outcome.READY if recorded else Outcome.ALREADY_PROCESSED
 
 

@@ -7,12 +7,20 @@ from casset.clock import utcnow
 from casset.data import storage
 from casset.data import tracks as tracks_data
 from casset.data import users as users_data
-from casset.entities import MediaStatus, Track
+from casset.entities import MediaStatus, Track, TrackReward
 from casset.errors import BadRequest, NotFound
 from casset.ids import new_id
 from casset.media_types import MediaCategory, MediaType, media_type
-from casset.rules import HOOK_DEFAULT_SEC, Caller, check_hook, require_artist, require_track_owner
-from casset.services import uploads
+from casset.rules import (
+    HOOK_DEFAULT_SEC,
+    MAX_PRICE_MINOR,
+    Caller,
+    check_hook,
+    normalise_currency,
+    require_artist,
+    require_track_owner,
+)
+from casset.services import previews, uploads
 
 
 @dataclass(frozen=True)
@@ -109,7 +117,22 @@ def update_track(
         changes["cover_key"] = cover.key
     if not changes:
         return track
-    return tracks_data.update_track(track.id, **changes)
+    updated = tracks_data.update_track(track.id, **changes)
+    previews.request(updated)  # a new hook selection is a new preview clip
+    return updated
+
+
+def set_reward(
+    caller: Caller, track_id: str, amount: int, currency: str, description: str, active: bool
+) -> Track:
+    """The track's per-hook bounty; drafted inactive and switched on later."""
+    track = owned_track(caller, track_id)
+    if not 0 < amount <= MAX_PRICE_MINOR:
+        raise BadRequest(f"A reward is between 1 and {MAX_PRICE_MINOR} minor units.", code="INVALID_REWARD")
+    reward = TrackReward(
+        amount=amount, currency=normalise_currency(currency), description=description, active=active
+    )
+    return tracks_data.set_reward(track.id, reward)
 
 
 @dataclass(frozen=True)

@@ -40,3 +40,11 @@ def update_profile(caller: Caller, changes: dict[str, object], avatar_upload_key
     if not changes:
         return me
     return users_data.update_user(me.id, **changes)
+
+
+def artist_by_slug(slug: str) -> User:
+    """An artist by the slug of their page (their handle)."""
+    artist = users_data.get_user_by_handle(slug.strip().removeprefix("@").lower())
+    if artist is None or not artist.is_artist:
+        raise NotFound(f"No artist is called @{slug}.", code="ARTIST_NOT_FOUND")
+    return artist

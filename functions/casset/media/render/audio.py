@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import math
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
@@ -90,6 +92,48 @@ def load_hook(path: str, start_sec: float, duration_sec: float) -> HookAudio:
     if samples is None:
         raise RenderError(AUDIO_UNREADABLE, "The audio's timestamps are unusable.")
     return HookAudio(samples, rate)
+
+
+class AacEncoding:
+    """The hook's audio encoded to AAC on a worker thread, into an in-memory MP4 the render remuxes.
+
+    Encoding runs while the spectrum, the overlays and the visual get ready (AAC costs about a second
+    of CPU for 30 s of stereo; the encoder releases the GIL), and the packets serve every render
+    attempt, a fallback re-render included.
+    """
+
+    def __init__(self, audio: HookAudio, bitrate: int) -> None:
+        self._audio = audio
+        self._bitrate = bitrate
+        self._encoded: bytes | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="aac-encoder", daemon=True)
+        self._thread.start()
+
+    def done(self) -> bool:
+        return not self._thread.is_alive()
+
+    def result(self) -> bytes:
+        """The MP4 bytes, waiting for the encoder if need be. Raises what the encoder raised."""
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        assert self._encoded is not None
+        return self._encoded
+
+    def _run(self) -> None:
+        try:
+            buffer = io.BytesIO()
+            samples, rate = self._audio.samples, self._audio.sample_rate
+            with av.open(buffer, mode="w", format="mp4") as output:
+                stream = output.add_stream("aac", rate=rate, layout="stereo")
+                stream.codec_context.bit_rate = self._bitrate
+                for frame in aac_frames(samples, rate, 0, samples.shape[1]):
+                    output.mux(stream.encode(frame))
+                output.mux(stream.encode(None))
+            self._encoded = buffer.getvalue()
+        except BaseException as error:  # handed to the caller by result()
+            self._error = error
 
 
 def aac_frames(samples: np.ndarray, sample_rate: int, start: int, stop: int) -> Iterator[AudioFrame]:

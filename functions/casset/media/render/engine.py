@@ -1,14 +1,15 @@
 """render_hook_video(): audio + visual + overlays → a 1080x1920 H.264/AAC MP4 of at most 15 MB.
 
-Frames are streamed: the background producer (background.py) feeds one frame at a time, the
-compositor blends the pre-rendered static patches and paints the bars in the yuv420p planes of a
-reused output frame, and the encoder (libx264 frame threads, outside the GIL) takes it from there.
-Audio is encoded alongside, so the muxer interleaves as it goes.
+Frames are streamed. Over a visual, the background producer (background.py) hands over each frame
+already scaled and overlaid with the static layer; over the cover, one pre-composed picture is reused.
+The compositor paints the bars into the frame's yuv420p planes and the encoder (libx264 frame threads,
+outside the GIL) takes it from there. Audio is encoded alongside, so the muxer interleaves as it goes.
 """
 
 from __future__ import annotations
 
 import contextlib
+import io
 import math
 import os
 import time
@@ -19,14 +20,13 @@ from fractions import Fraction
 import av
 import av.error
 import numpy as np
-from av.audio.stream import AudioStream
 from av.video.frame import VideoFrame
 from av.video.reformatter import ColorRange, Colorspace
 from av.video.stream import VideoStream
 from PIL import Image
 
 from casset.media.render import layout
-from casset.media.render.audio import AAC_FRAME_SAMPLES, HookAudio, aac_frames, load_hook
+from casset.media.render.audio import AacEncoding, HookAudio, load_hook
 from casset.media.render.background import VisualBackground, VisualUnusable
 from casset.media.render.bars import BarPainter
 from casset.media.render.errors import (
@@ -48,15 +48,15 @@ from casset.media.render.overlays import (
     load_image,
     static_layer,
 )
-from casset.media.render.quality import MAX_OUTPUT_BYTES, PRESETS, EncodePlan, encode_plan
+from casset.media.render.quality import MAX_OUTPUT_BYTES, PRESETS, QUALITY_PRESETS, EncodePlan, encode_plan
 from casset.media.render.spectrum import bar_heights
 from casset.media.render.yuv import (
-    Patch,
+    OverlayImage,
     Planes,
     copy_planes,
     fill_from_rgb,
     new_canvas,
-    patches_from_rgba,
+    overlay_image,
     plane_views,
 )
 
@@ -66,7 +66,8 @@ _HOOK_EPSILON_SEC = 1e-6
 # When x264 overshoots the ceiling anyway (it should not: the VBV caps every second), the render is
 # repeated once at this share of the bitrate.
 _RETRY_BITRATE_SCALE = 0.8
-# Two output frames alternate, so writing frame i + 1 never touches the one just handed to the encoder.
+# libx264 copies each picture before avcodec_send_frame() returns; alternating two cover canvases
+# anyway keeps that path independent of the detail, for one extra frame of memory.
 _CANVAS_RING = 2
 _ENCODE_ERRORS = (av.error.FFmpegError, OSError, ValueError, RuntimeError)
 
@@ -83,9 +84,11 @@ def render_hook_video(
     _validate(inputs)
     with _timed(timings, "analyse"):
         hook = load_hook(inputs.audio_path, inputs.hook_start_sec, inputs.hook_duration_sec)
+        encoded_audio = AacEncoding(
+            HookAudio(hook.faded(), hook.sample_rate), QUALITY_PRESETS[inputs.preset].audio_bps
+        )
         frame_count = max(1, round(inputs.hook_duration_sec * layout.FPS))
         heights = bar_heights(hook.samples, hook.sample_rate, layout.FPS, frame_count)
-        audio = HookAudio(hook.faded(), hook.sample_rate)
     warnings: list[str] = []
     with _timed(timings, "prepare"):
         avatar = _optional_image(inputs.avatar_path, AVATAR_UNREADABLE, warnings)
@@ -98,7 +101,7 @@ def render_hook_video(
         plan = encode_plan(inputs.preset, inputs.hook_duration_sec, bitrate_scale=bitrate_scale)
         try:
             frames = _render_attempt(
-                inputs, output_path, plan, scene, audio, heights, use_visual, progress, timings
+                inputs, output_path, plan, scene, encoded_audio, heights, use_visual, progress, timings
             )
         except VisualUnusable as error:
             warnings.append(f"{VISUAL_DECODE_FAILED}: {error}; rendered over the cover instead")
@@ -141,17 +144,16 @@ class _Scene:
         self._avatar = avatar
         self._cover = cover
         self._text = OverlayText(inputs.title, inputs.artist, inputs.share_url, inputs.attribution_handle)
-        self._visual_patches: list[Patch] | None = None
+        self._visual_overlay: OverlayImage | None = None
         self._cover_canvas: tuple[VideoFrame, Planes] | None = None
 
-    def visual_patches(self) -> list[Patch]:
-        """The overlay layer as patches to blend over each decoded frame."""
-        if self._visual_patches is None:
+    def visual_overlay(self) -> OverlayImage | None:
+        """The static layer (with the contrast scrim over a bright visual), for the overlay filter."""
+        if self._visual_overlay is None:
             luminance = self.inputs.visual_mean_luminance
             bright = luminance is not None and luminance >= layout.BRIGHT_VISUAL_LUMINANCE
-            layer = static_layer(self._text, self._avatar, scrim=bright)
-            self._visual_patches = patches_from_rgba(layer.rgba)
-        return self._visual_patches
+            self._visual_overlay = overlay_image(static_layer(self._text, self._avatar, scrim=bright).rgba)
+        return self._visual_overlay
 
     def cover_planes(self) -> Planes:
         """The whole static picture (cover treatment and overlays) composed once."""
@@ -171,7 +173,7 @@ def _render_attempt(
     output_path: str,
     plan: EncodePlan,
     scene: _Scene,
-    audio: HookAudio,
+    audio: AacEncoding,
     heights: np.ndarray,
     use_visual: bool,
     progress: _MonotonicProgress,
@@ -179,6 +181,7 @@ def _render_attempt(
 ) -> int:
     frame_count = heights.shape[0]
     with contextlib.ExitStack() as stack:
+        next_frame: Callable[[int], VideoFrame]
         if use_visual and inputs.visual_path is not None:
             with _timed(timings, "prepare"):
                 visual = stack.enter_context(
@@ -190,40 +193,55 @@ def _render_attempt(
                         height=layout.HEIGHT,
                         scale_flags=plan.quality.scale_flags,
                         hook_duration_sec=inputs.hook_duration_sec,
+                        overlay=scene.visual_overlay(),
                     )
                 )
-                patches = scene.visual_patches()
             visual.start()
-
-            def background(_: int) -> Planes:
-                return plane_views(visual.next_frame())
-
+            next_frame = _VisualFrames(visual)
         else:
             with _timed(timings, "prepare"):
-                static_planes = scene.cover_planes()
-            patches = []
-
-            def background(_: int) -> Planes:
-                return static_planes
-
+                next_frame = _CoverFrames(scene.cover_planes(), scene.painter)
         with _timed(timings, "render"):
             try:
-                _encode(
-                    output_path, plan, audio, heights, background, patches, scene.painter, progress, timings
-                )
+                _encode(output_path, plan, audio, heights, next_frame, scene.painter, progress, timings)
             except (VisualUnusable, RenderError):
                 _remove(output_path)
                 raise
     return frame_count
 
 
+class _VisualFrames:
+    def __init__(self, visual: VisualBackground) -> None:
+        self._visual = visual
+
+    def __call__(self, index: int) -> VideoFrame:
+        frame = self._visual.next_frame()
+        frame.make_writable()  # a no-op unless the filters passed a decoded (cached) buffer through
+        return frame
+
+
+class _CoverFrames:
+    """Frames over the static cover: canvases that only ever need their bar box restored."""
+
+    def __init__(self, static: Planes, painter: BarPainter) -> None:
+        self._static = static
+        self._bar_rows = slice(painter.box.top, painter.box.bottom)
+        self._canvases = [new_canvas(layout.WIDTH, layout.HEIGHT) for _ in range(_CANVAS_RING)]
+        for _, planes in self._canvases:
+            copy_planes(static, planes)
+
+    def __call__(self, index: int) -> VideoFrame:
+        frame, planes = self._canvases[index % _CANVAS_RING]
+        copy_planes(self._static, planes, self._bar_rows)
+        return frame
+
+
 def _encode(
     output_path: str,
     plan: EncodePlan,
-    audio: HookAudio,
+    audio: AacEncoding,
     heights: np.ndarray,
-    background: Callable[[int], Planes],
-    patches: list[Patch],
+    next_frame: Callable[[int], VideoFrame],
     painter: BarPainter,
     progress: _MonotonicProgress,
     timings: dict[str, float],
@@ -233,36 +251,35 @@ def _encode(
     except _ENCODE_ERRORS as error:
         raise RenderError(OUTPUT_UNWRITABLE, f"The output cannot be created: {_describe(error)}.") from error
     try:
-        with output:
-            video, audio_stream = _add_streams(output, plan, audio.sample_rate)
-            canvases = [new_canvas(layout.WIDTH, layout.HEIGHT) for _ in range(_CANVAS_RING)]
-            total_samples = audio.samples.shape[1]
-            audio_cursor = 0
+        with output, contextlib.ExitStack() as stack:
+            video = _add_video_stream(output, plan)
+            audio_track: _AudioTrack | None = None
+            # Video packets wait here until the audio encoder is done: the file header needs both streams.
+            held: list[av.Packet] = []
             frame_count = heights.shape[0]
             time_base = Fraction(1, layout.FPS)
             for index in range(frame_count):
-                frame, planes = canvases[index % _CANVAS_RING]
-                copy_planes(background(index), planes)
-                for patch in patches:
-                    patch.blend_onto(planes)
-                painter.draw(planes, heights[index])
+                frame = next_frame(index)
+                painter.draw(plane_views(frame), heights[index])
                 frame.pts = index
                 frame.time_base = time_base
-                # Audio up to the end of this frame, in whole encoder frames, keeps the muxer interleaving.
-                audio_target = min(total_samples, (index + 1) * audio.sample_rate // layout.FPS)
-                audio_target -= audio_target % AAC_FRAME_SAMPLES
-                if audio_target > audio_cursor:
-                    for audio_frame in aac_frames(
-                        audio.samples, audio.sample_rate, audio_cursor, audio_target
-                    ):
-                        output.mux(audio_stream.encode(audio_frame))
-                    audio_cursor = audio_target
-                output.mux(video.encode(frame))
+                packets = video.encode(frame)
+                if audio_track is None and audio.done():
+                    audio_track = stack.enter_context(_AudioTrack(output, audio.result()))
+                if audio_track is None:
+                    held += packets
+                else:
+                    if held:
+                        output.mux(held)
+                        held = []
+                    output.mux(packets)
+                    # Audio up to the end of this frame keeps the file interleaved.
+                    audio_track.mux_until((index + 1) / layout.FPS)
                 progress((index + 1) / frame_count * 0.99)
-            for audio_frame in aac_frames(audio.samples, audio.sample_rate, audio_cursor, total_samples):
-                output.mux(audio_stream.encode(audio_frame))
-            output.mux(video.encode(None))
-            output.mux(audio_stream.encode(None))
+            if audio_track is None:
+                audio_track = stack.enter_context(_AudioTrack(output, audio.result()))
+            output.mux(held + video.encode(None))
+            audio_track.mux_until(math.inf)
             finalize_started = time.perf_counter()
         timings["finalize"] = timings.get("finalize", 0.0) + time.perf_counter() - finalize_started
     except (VisualUnusable, RenderError):
@@ -271,9 +288,37 @@ def _encode(
         raise RenderError(ENCODE_FAILED, f"Encoding failed: {_describe(error)}.") from error
 
 
-def _add_streams(
-    output: av.container.OutputContainer, plan: EncodePlan, sample_rate: int
-) -> tuple[VideoStream, AudioStream]:
+class _AudioTrack:
+    """The pre-encoded AAC, remuxed into the output a frame's worth at a time."""
+
+    def __init__(self, output: av.container.OutputContainer, encoded: bytes) -> None:
+        self._output = output
+        self._input = av.open(io.BytesIO(encoded), mode="r", format="mp4")
+        source = self._input.streams.audio[0]
+        self._stream = output.add_stream_from_template(source)
+        self._packets = (packet for packet in self._input.demux(source) if packet.dts is not None)
+        self._next: av.Packet | None = next(self._packets, None)
+
+    def mux_until(self, time_sec: float) -> None:
+        while self._next is not None and self._packet_time(self._next) < time_sec:
+            self._next.stream = self._stream
+            self._output.mux(self._next)
+            self._next = next(self._packets, None)
+
+    @staticmethod
+    def _packet_time(packet: av.Packet) -> float:
+        if packet.pts is None or packet.time_base is None:
+            return -math.inf  # no timestamp: nothing to wait for
+        return float(packet.pts * packet.time_base)
+
+    def __enter__(self) -> _AudioTrack:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._input.close()
+
+
+def _add_video_stream(output: av.container.OutputContainer, plan: EncodePlan) -> VideoStream:
     video = output.add_stream("libx264", rate=layout.FPS, options=plan.x264_options())
     assert isinstance(video, VideoStream)
     video.width = layout.WIDTH
@@ -288,10 +333,7 @@ def _add_streams(
     codec.colorspace = Colorspace.ITU709
     codec.color_primaries = 1  # BT.709
     codec.color_trc = 1  # BT.709
-    audio_stream = output.add_stream("aac", rate=sample_rate, layout="stereo")
-    assert isinstance(audio_stream, AudioStream)
-    audio_stream.codec_context.bit_rate = plan.audio_bitrate
-    return video, audio_stream
+    return video
 
 
 def _validate(inputs: RenderInputs) -> None:

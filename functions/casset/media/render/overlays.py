@@ -168,7 +168,7 @@ def _composite_mask(
     position: tuple[int, int],
 ) -> None:
     alpha = mask.point(lambda value: round(value * opacity)) if opacity < 1 else mask
-    element = Image.new("RGBA", mask.size, colour + (0,))
+    element = Image.new("RGBA", mask.size, (*colour, 0))
     element.putalpha(alpha)
     layer.alpha_composite(element, position)
 
@@ -265,7 +265,7 @@ def _round_avatar(avatar: Image.Image, diameter: int) -> Image.Image:
     ImageDraw.Draw(circle).ellipse((0, 0, big - 1, big - 1), fill=255)
     inner = Image.new("L", (big, big), 0)
     ImageDraw.Draw(inner).ellipse((ring, ring, big - 1 - ring, big - 1 - ring), fill=255)
-    result = Image.new("RGBA", (big, big), WHITE + (0,))
+    result = Image.new("RGBA", (big, big), (*WHITE, 0))
     result.putalpha(circle.point(lambda value: round(value * 0.85)))  # the white ring
     picture_rgba = picture.convert("RGBA")
     picture_rgba.putalpha(inner)
@@ -276,7 +276,7 @@ def _round_avatar(avatar: Image.Image, diameter: int) -> Image.Image:
 def _scrim() -> Image.Image:
     start = 1 - layout.SCRIM_HEIGHT_FRACTION
     alpha = _vertical_alpha(start=start, end=1.0, max_opacity=layout.SCRIM_MAX_OPACITY)
-    scrim = Image.new("RGBA", (layout.WIDTH, layout.HEIGHT), BLACK + (0,))
+    scrim = Image.new("RGBA", (layout.WIDTH, layout.HEIGHT), (*BLACK, 0))
     scrim.putalpha(alpha)
     return scrim
 

@@ -53,7 +53,9 @@ def fill_from_rgb(planes: Planes, rgb: np.ndarray) -> None:
 
 def copy_planes(source: Planes, target: Planes, rows: slice = slice(None)) -> None:
     """Copy `rows` (luma rows, even bounds) of every plane from `source` to `target`."""
-    chroma_rows = slice(None if rows.start is None else rows.start // 2, None if rows.stop is None else rows.stop // 2)
+    chroma_rows = slice(
+        None if rows.start is None else rows.start // 2, None if rows.stop is None else rows.stop // 2
+    )
     for index, (source_plane, target_plane) in enumerate(zip(source, target, strict=True)):
         plane_rows = rows if index == 0 else chroma_rows
         np.copyto(target_plane[plane_rows], source_plane[plane_rows])

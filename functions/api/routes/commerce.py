@@ -1,0 +1,186 @@
+"""Stripe Connect onboarding, prices, checkout, entitlement and referrals."""
+
+from http import HTTPStatus
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Body, Header
+from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+from aws_lambda_powertools.shared.cookies import Cookie, SameSite
+
+from api.routes.common import READ_ERRORS, SIGNED_IN, WRITE_ERRORS, caller, created, created_response, errors
+from api.schemas import (
+    AttributionOut,
+    CheckoutOut,
+    CheckoutRequest,
+    CollectOfferOut,
+    CollectPriceRequest,
+    EntitlementOut,
+    LedgerEntryOut,
+    MoneyOut,
+    ReferralLinkOut,
+    ReferralSummaryOut,
+    StripeConnectOut,
+    UserOut,
+)
+from casset.entities import Money
+from casset.services import entitlements, payments, referrals, users
+from casset.settings import get_settings
+
+router = APIGatewayHttpRouter()
+PAYMENT_ERRORS = WRITE_ERRORS | errors(503)
+
+
+@router.post(
+    "/api/studio/stripe/connect",
+    summary="Connect Stripe: the artist's Express account (created once) and a fresh onboarding link",
+    tags=["commerce"],
+    security=SIGNED_IN,
+    responses=PAYMENT_ERRORS,
+)
+def connect_stripe() -> StripeConnectOut:
+    onboarding = payments.connect_stripe(caller(router))
+    return StripeConnectOut(
+        account_id=onboarding.account_id,
+        onboarding_url=onboarding.url,
+        expires_at=onboarding.expires_at,
+        onboarding_complete=onboarding.onboarding_complete,
+    )
+
+
+@router.put(
+    "/api/studio/collect-price",
+    summary="Set the artist's collect price (integer minor units, ISO 4217 currency)",
+    tags=["commerce"],
+    security=SIGNED_IN,
+    responses=WRITE_ERRORS,
+)
+def set_collect_price(request: Annotated[CollectPriceRequest, Body()]) -> UserOut:
+    price = Money(amount=request.amount, currency=request.currency)
+    return UserOut.of(payments.set_collect_price(caller(router), price))
+
+
+@router.get(
+    "/api/casset/<slug>/collect",
+    summary="Whether an artist accepts collects, and at what price (anyone)",
+    tags=["commerce"],
+    responses=READ_ERRORS,
+)
+def collect_offer(slug: str) -> CollectOfferOut:
+    return CollectOfferOut.of(users.artist_by_slug(slug))
+
+
+@router.post(
+    "/api/checkout/payment-intent",
+    summary="Collect an artist: a PaymentIntent to their connected account with the platform fee",
+    description="Access is granted by Stripe's payment_intent.succeeded webhook, never by the client.",
+    tags=["commerce"],
+    security=SIGNED_IN,
+    responses=PAYMENT_ERRORS,
+)
+def create_payment_intent(
+    request: Annotated[CheckoutRequest, Body()],
+    idempotency_key: Annotated[str | None, Header(alias="idempotency-key", max_length=255)] = None,
+) -> CheckoutOut:
+    checkout = payments.start_checkout(
+        caller(router),
+        request.artist_slug,
+        request.referral_code,
+        _cookie(referrals.COOKIE_NAME),
+        idempotency_key,
+    )
+    return CheckoutOut(
+        payment_intent_id=checkout.payment_intent_id,
+        client_secret=checkout.client_secret,
+        publishable_key=get_settings().stripe_publishable_key,
+        amount=checkout.price.amount,
+        currency=checkout.price.currency,
+        application_fee_amount=checkout.application_fee,
+        artist_id=checkout.artist.id,
+        referral_code=checkout.referral_code,
+    )
+
+
+@router.get(
+    "/api/entitlements/<artistId>",
+    summary="Whether the caller may hear this artist's full tracks",
+    tags=["commerce"],
+    security=SIGNED_IN,
+    responses=READ_ERRORS,
+)
+def get_entitlement(artistId: str) -> EntitlementOut:
+    found = entitlements.entitlement(caller(router), artistId)
+    return EntitlementOut(
+        artist_id=found.artist_id,
+        entitled=found.entitled,
+        reason=found.reason.value,
+        purchase_id=found.purchase_id,
+    )
+
+
+@router.post(
+    "/api/casset/<slug>/referral-link",
+    summary="A unique short URL to share this artist; collects through it within 30 days credit the caller",
+    tags=["referrals"],
+    security=SIGNED_IN,
+    responses=created_response(ReferralLinkOut) | WRITE_ERRORS,
+)
+def create_referral_link(slug: str) -> Response[ReferralLinkOut]:
+    link = referrals.create_link(caller(router), slug)
+    return created(ReferralLinkOut.of(link, referrals.short_url(link.code)))
+
+
+@router.get(
+    "/r/<code>",
+    summary="Open a referral link: redirects to the artist's page and sets the 30-day `ref` cookie",
+    tags=["referrals"],
+    responses={
+        HTTPStatus.FOUND: {"description": "Redirect to the artist's page (or the site for an unknown code)"}
+    },
+)
+def open_referral_link(code: str) -> Response[None]:
+    opened = referrals.open_link(code)
+    cookies = []
+    if opened.click_id:
+        cookies.append(
+            Cookie(
+                name=referrals.COOKIE_NAME,
+                value=opened.click_id,
+                path="/",
+                secure=True,
+                http_only=True,
+                max_age=opened.max_age_sec,
+                same_site=SameSite.LAX_MODE,
+            )
+        )
+    return Response(
+        status_code=HTTPStatus.FOUND,
+        headers={"Location": opened.redirect_url, "Cache-Control": "no-store"},
+        cookies=cookies,
+    )
+
+
+@router.get(
+    "/api/studio/referrals",
+    summary="The caller's referral credit: balance per currency, pending and frozen credit, ledger entries",
+    tags=["referrals"],
+    security=SIGNED_IN,
+    responses=READ_ERRORS,
+)
+def referral_summary() -> ReferralSummaryOut:
+    summary = referrals.summary(caller(router))
+    return ReferralSummaryOut(
+        balances=[MoneyOut.of(money) for money in summary.balances],
+        pending=[MoneyOut.of(money) for money in summary.pending],
+        frozen=[MoneyOut.of(money) for money in summary.frozen],
+        entries=[LedgerEntryOut.of(entry) for entry in summary.entries],
+        attributions=[AttributionOut.of(attribution) for attribution in summary.attributions],
+    )
+
+
+def _cookie(name: str) -> str | None:
+    for cookie in router.current_event.cookies or []:
+        key, _, value = cookie.partition("=")
+        if key.strip() == name and value.strip():
+            return value.strip()
+    return None

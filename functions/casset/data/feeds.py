@@ -1,0 +1,92 @@
+"""Notifications (a user's bell) and activity (an artist's public feed). Both are written with the purchase
+effects that cause them (data/purchases.py); here they are read and marked read."""
+
+from pynamodb.exceptions import UpdateError
+
+from casset.data._dynamo import ready, translated_errors
+from casset.data.tables import ActivityItem, NotificationItem
+from casset.entities import ActivityEvent, Notification
+
+
+def _to_notification(item: NotificationItem) -> Notification:
+    return Notification(
+        user_id=item.user_id,
+        id=item.id,
+        kind=item.kind,
+        message=item.message,
+        purchase_id=item.purchase_id,
+        read=bool(item.read),
+        created_at=item.created_at,
+    )
+
+
+def _to_activity(item: ActivityItem) -> ActivityEvent:
+    return ActivityEvent(
+        artist_id=item.artist_id,
+        id=item.id,
+        kind=item.kind,
+        message=item.message,
+        actor_id=item.actor_id,
+        actor_handle=item.actor_handle,
+        purchase_id=item.purchase_id,
+        created_at=item.created_at,
+    )
+
+
+def notifications_of(user_id: str, limit: int, before: str | None) -> tuple[list[Notification], str | None]:
+    """Newest first; the second value is the id to continue before (None on the last page)."""
+    ready()
+    condition = NotificationItem.id < before if before else None
+    with translated_errors():
+        found = [
+            _to_notification(item)
+            for item in NotificationItem.query(
+                user_id, range_key_condition=condition, scan_index_forward=False, limit=limit + 1
+            )
+        ]
+    page = found[:limit]
+    return page, page[-1].id if len(found) > limit and page else None
+
+
+def unread_count(user_id: str) -> int:
+    ready()
+    with translated_errors():
+        return sum(
+            1
+            for _ in NotificationItem.query(
+                user_id,
+                filter_condition=NotificationItem.read == False,  # noqa: E712  (builds a DynamoDB condition)
+                attributes_to_get=["id"],
+            )
+        )
+
+
+def mark_read(user_id: str, notification_ids: list[str]) -> int:
+    """Marks the caller's own notifications read; ids that are not theirs change nothing."""
+    ready()
+    marked = 0
+    with translated_errors():
+        for notification_id in notification_ids:
+            try:
+                NotificationItem(user_id=user_id, id=notification_id).update(
+                    actions=[NotificationItem.read.set(True)], condition=NotificationItem.id.exists()
+                )
+                marked += 1
+            except UpdateError as error:
+                if error.cause_response_code != "ConditionalCheckFailedException":
+                    raise
+    return marked
+
+
+def activity_of(artist_id: str, limit: int, before: str | None) -> tuple[list[ActivityEvent], str | None]:
+    ready()
+    condition = ActivityItem.id < before if before else None
+    with translated_errors():
+        found = [
+            _to_activity(item)
+            for item in ActivityItem.query(
+                artist_id, range_key_condition=condition, scan_index_forward=False, limit=limit + 1
+            )
+        ]
+    page = found[:limit]
+    return page, page[-1].id if len(found) > limit and page else None

@@ -1,0 +1,112 @@
+"""The Stripe event log: one item per event id, counting every delivery of it.
+
+Claiming an event is one conditional write: a new event, a failed one, or one whose previous attempt's
+lease ran out can be claimed; a processed one is a duplicate; one under a live lease is in flight (a
+concurrent duplicate delivery), which is told to come back later rather than be counted done, so a crash
+of the first attempt cannot lose the event."""
+
+from datetime import timedelta
+from enum import StrEnum
+from typing import Any
+
+from pynamodb.exceptions import DoesNotExist, UpdateError
+
+from casset.clock import utcnow
+from casset.data._dynamo import ready, translated_errors
+from casset.data.tables import WebhookEventItem
+from casset.entities import WebhookEventStatus
+
+RETENTION = timedelta(days=30)  # Stripe stops retrying after 3 days; dedupe a good while longer
+_CONDITION_FAILED = "ConditionalCheckFailedException"
+
+
+class Claim(StrEnum):
+    CLAIMED = "CLAIMED"
+    DUPLICATE = "DUPLICATE"
+    IN_FLIGHT = "IN_FLIGHT"
+
+
+def claim(
+    event_id: str,
+    *,
+    endpoint: str,
+    event_type: str,
+    livemode: bool,
+    account: str | None,
+    payload: str,
+    lease: timedelta,
+) -> Claim:
+    ready()
+    now = utcnow()
+    first_seen: list[tuple[Any, object]] = [
+        (WebhookEventItem.endpoint, endpoint),
+        (WebhookEventItem.type, event_type),
+        (WebhookEventItem.livemode, livemode),
+        (WebhookEventItem.payload, payload),
+        (WebhookEventItem.received_at, now),
+        (WebhookEventItem.expires_at, now + RETENTION),
+    ]
+    actions = [attribute.set(attribute | value) for attribute, value in first_seen]
+    if account:
+        actions.append(WebhookEventItem.account.set(account))
+    actions += [
+        WebhookEventItem.deliveries.add(1),
+        WebhookEventItem.status.set(WebhookEventStatus.PROCESSING.value),
+        WebhookEventItem.lease_until.set(now + lease),
+    ]
+    claimable = (
+        WebhookEventItem.id.does_not_exist()
+        | (WebhookEventItem.status == WebhookEventStatus.FAILED.value)
+        | (
+            (WebhookEventItem.status == WebhookEventStatus.PROCESSING.value)
+            & (WebhookEventItem.lease_until < now)
+        )
+    )
+    with translated_errors():
+        try:
+            WebhookEventItem(id=event_id).update(actions=actions, condition=claimable)
+            return Claim.CLAIMED
+        except UpdateError as error:
+            if error.cause_response_code != _CONDITION_FAILED:
+                raise
+        # Not ours to process; still a delivery worth counting.
+        item = WebhookEventItem(id=event_id)
+        item.update(actions=[WebhookEventItem.deliveries.add(1)])
+    return Claim.IN_FLIGHT if item.status == WebhookEventStatus.PROCESSING.value else Claim.DUPLICATE
+
+
+def finish(event_id: str, status: WebhookEventStatus, outcome: str) -> None:
+    ready()
+    with translated_errors():
+        WebhookEventItem(id=event_id).update(
+            actions=[
+                WebhookEventItem.status.set(status.value),
+                WebhookEventItem.outcome.set(outcome),
+                WebhookEventItem.processed_at.set(utcnow()),
+                WebhookEventItem.lease_until.remove(),
+                WebhookEventItem.error.remove(),
+            ]
+        )
+
+
+def fail(event_id: str, error: str) -> None:
+    ready()
+    with translated_errors():
+        WebhookEventItem(id=event_id).update(
+            actions=[
+                WebhookEventItem.status.set(WebhookEventStatus.FAILED.value),
+                WebhookEventItem.error.set(error[:1000]),
+                WebhookEventItem.lease_until.remove(),
+            ]
+        )
+
+
+def status_of(event_id: str) -> tuple[WebhookEventStatus, int, str | None] | None:
+    """(status, deliveries, outcome) of a recorded event, or None."""
+    ready()
+    with translated_errors():
+        try:
+            item = WebhookEventItem.get(event_id, consistent_read=True)
+        except DoesNotExist:
+            return None
+    return WebhookEventStatus(item.status), int(item.deliveries), item.outcome

@@ -1,0 +1,86 @@
+"""Who may hear what, asked on every audio request: the artist and fans with a GRANTED purchase of the
+artist hear the full track; everyone else gets the hook preview clip, never a URL of the full audio."""
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from casset.data import purchases as purchases_data
+from casset.data import storage
+from casset.data import users as users_data
+from casset.entities import MediaStatus, Track
+from casset.errors import Conflict, NotFound
+from casset.rules import Caller, preview_source
+from casset.services.tracks import get_track
+from casset.settings import get_settings
+
+
+class Access(StrEnum):
+    FULL = "FULL"
+    PREVIEW = "PREVIEW"
+
+
+class Reason(StrEnum):
+    ARTIST = "ARTIST"
+    PURCHASE = "PURCHASE"
+    NONE = "NONE"
+
+
+@dataclass(frozen=True)
+class Entitlement:
+    artist_id: str
+    entitled: bool
+    reason: Reason
+    purchase_id: str | None
+
+
+@dataclass(frozen=True)
+class AudioLink:
+    track: Track
+    access: Access
+    url: str
+    expires_at: datetime
+    start_sec: float  # where in the track the clip starts (0 for the full track)
+    duration_sec: float | None
+
+
+def entitlement(caller: Caller, artist_id: str) -> Entitlement:
+    user_id = caller.require_user()
+    if user_id == artist_id:
+        return Entitlement(artist_id, True, Reason.ARTIST, None)
+    if users_data.get_user(artist_id) is None:
+        raise NotFound("No such artist.", code="ARTIST_NOT_FOUND")
+    purchase_id = purchases_data.granted_purchase_id(user_id, artist_id)
+    return Entitlement(
+        artist_id, purchase_id is not None, Reason.PURCHASE if purchase_id else Reason.NONE, purchase_id
+    )
+
+
+def audio_for(caller: Caller, track_id: str) -> AudioLink:
+    track = get_track(track_id)
+    if track.audio_status is not MediaStatus.READY or not track.audio_key:
+        raise Conflict("The track's audio is not ready.", code="AUDIO_NOT_READY")
+    if entitlement(caller, track.artist_id).entitled:
+        url, expires = storage.presigned_download_with_expiry(
+            track.audio_key, ttl_sec=get_settings().audio_url_ttl_sec
+        )
+        duration = track.audio.duration_sec if track.audio else None
+        return AudioLink(track, Access.FULL, url, expires, 0.0, duration)
+    return _preview_link(track)
+
+
+def preview_for(track_id: str) -> AudioLink:
+    track = get_track(track_id)
+    if track.audio_status is not MediaStatus.READY or not track.audio_key:
+        raise Conflict("The track's audio is not ready.", code="AUDIO_NOT_READY")
+    return _preview_link(track)
+
+
+def _preview_link(track: Track) -> AudioLink:
+    current = preview_source(track.audio_key or "", track.preview_start_sec, track.hook_duration_sec)
+    if not track.preview_key or track.preview_source != current:
+        raise Conflict("The hook preview is being cut; try again in a few seconds.", code="PREVIEW_NOT_READY")
+    url, expires = storage.presigned_download_with_expiry(
+        track.preview_key, ttl_sec=get_settings().audio_url_ttl_sec
+    )
+    return AudioLink(track, Access.PREVIEW, url, expires, track.preview_start_sec, track.hook_duration_sec)

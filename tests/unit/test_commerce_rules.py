@@ -1,0 +1,187 @@
+"""Commerce rules: fees in integer minor units, the referral window's edges, transfer reversals, and the
+purchase reducer's independence from event order."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from casset.entities import Money, PaymentFacts, PayoutState, PurchaseState, RewardState
+from casset.errors import BadRequest
+from casset.rules import (
+    EFFECT_DISPUTE,
+    EFFECT_GRANT,
+    EFFECT_REFERRAL,
+    EFFECT_REFUND,
+    check_price,
+    platform_fee,
+    referral_credit,
+    settle_purchase,
+    transfer_reversal_due,
+    within_referral_window,
+)
+
+PAID = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("amount", "bps", "fee"),
+    [
+        (1000, 1000, 100),
+        (1005, 1000, 101),
+        (1004, 1000, 100),
+        (999, 1000, 100),
+        (1, 1000, 0),
+        (5, 1000, 1),
+        (0, 1000, 0),
+        (12345, 0, 0),
+        (12345, 10_000, 12345),
+        (99_999_999, 1000, 10_000_000),
+    ],
+)
+def test_platform_fee_is_basis_points_rounded_half_up_in_minor_units(amount: int, bps: int, fee: int) -> None:
+    assert platform_fee(amount, bps) == fee
+    assert isinstance(platform_fee(amount, bps), int)
+
+
+def test_platform_fee_refuses_nonsense() -> None:
+    with pytest.raises(ValueError):
+        platform_fee(-1, 1000)
+    with pytest.raises(ValueError):
+        platform_fee(100, 10_001)
+
+
+def test_referral_credit_rounds_down() -> None:
+    assert referral_credit(1005, 500) == 50
+    assert referral_credit(19, 500) == 0
+
+
+@pytest.mark.parametrize(
+    ("elapsed", "inside"),
+    [
+        (timedelta(0), True),
+        (timedelta(days=30) - timedelta(microseconds=1), True),
+        (timedelta(days=30), True),
+        (timedelta(days=30, microseconds=1), False),
+        (timedelta(days=31), False),
+        (-timedelta(seconds=1), False),
+    ],
+)
+def test_referral_window_edges(elapsed: timedelta, inside: bool) -> None:
+    assert within_referral_window(PAID - elapsed, PAID, 30) is inside
+
+
+def test_prices_are_checked_and_currencies_normalised() -> None:
+    assert check_price(Money(amount=500, currency="usd")) == Money(amount=500, currency="USD")
+    for bad in (
+        Money(amount=49, currency="USD"),
+        Money(amount=500, currency="BTC"),
+        Money(amount=10**7, currency="EUR"),
+    ):
+        with pytest.raises(BadRequest):
+            check_price(bad)
+
+
+def test_transfer_reversal_is_the_refunded_share_less_what_was_reversed() -> None:
+    assert transfer_reversal_due(1000, 300, 900, 0) == 270
+    assert transfer_reversal_due(1000, 1000, 900, 270) == 630
+    assert transfer_reversal_due(1000, 1000, 900, 900) == 0
+    assert transfer_reversal_due(1000, 1200, 900, 0) == 900  # never more than the transfer
+    assert transfer_reversal_due(0, 0, 0, 0) == 0
+
+
+def _facts(**changes: object) -> PaymentFacts:
+    base = PaymentFacts(payment_intent_id="pi_1")
+    return base.model_copy(update=changes)
+
+
+SUCCEEDED = {
+    "succeeded": True,
+    "buyer_id": "fan",
+    "buyer_handle": "fan",
+    "artist_id": "artist",
+    "amount": 1000,
+    "currency": "USD",
+    "application_fee": 100,
+    "succeeded_at": PAID,
+    "referral_code": "abcdefghjk",
+    "referrer_id": "friend",
+    "referral_clicked_at": PAID - timedelta(days=2),
+}
+
+
+def _settle(facts: PaymentFacts, applied: frozenset[str] = frozenset()):  # type: ignore[no-untyped-def]
+    return settle_purchase(facts, applied, window_days=30, credit_bps=500)
+
+
+def test_a_succeeded_payment_is_granted_with_its_referral() -> None:
+    outcome = _settle(_facts(**SUCCEEDED))
+    assert (outcome.state, outcome.payout_state, outcome.reward_state) == (
+        PurchaseState.GRANTED,
+        PayoutState.PENDING,
+        RewardState.PENDING,
+    )
+    assert outcome.effects_due == (EFFECT_GRANT, EFFECT_REFERRAL)
+    assert outcome.artist_share == 900 and outcome.referral and outcome.referral.credit.amount == 50
+
+
+def test_refund_before_payment_waits_then_lands_refunded() -> None:
+    assert _settle(_facts(amount=1000, amount_refunded=1000)).state is PurchaseState.PENDING
+    outcome = _settle(_facts(**SUCCEEDED, amount_refunded=1000))
+    assert outcome.state is PurchaseState.REFUNDED and outcome.payout_state is PayoutState.CANCELLED
+    assert outcome.effects_due == (EFFECT_GRANT, EFFECT_REFERRAL, EFFECT_REFUND)
+
+
+def test_refunded_wins_over_disputed_and_payout_settled_wins_over_both() -> None:
+    both = _settle(_facts(**SUCCEEDED, amount_refunded=1000, disputed=True))
+    assert both.state is PurchaseState.REFUNDED and both.reward_state is RewardState.CANCELLED
+    disputed = _settle(_facts(**SUCCEEDED, disputed=True))
+    assert (disputed.state, disputed.payout_state, disputed.reward_state) == (
+        PurchaseState.DISPUTED,
+        PayoutState.FROZEN,
+        RewardState.FROZEN,
+    )
+    assert _settle(_facts(**SUCCEEDED, disputed=True, paid_out_by="po_1")).payout_state is PayoutState.SETTLED
+
+
+def test_applied_effects_are_not_due_again() -> None:
+    outcome = _settle(_facts(**SUCCEEDED, disputed=True), frozenset({EFFECT_GRANT, EFFECT_REFERRAL}))
+    assert outcome.effects_due == (EFFECT_DISPUTE,)
+
+
+def test_self_referral_and_stale_clicks_attribute_nothing() -> None:
+    assert _settle(_facts(**SUCCEEDED | {"referrer_id": "fan"})).referral is None
+    assert (
+        _settle(_facts(**SUCCEEDED | {"referral_clicked_at": PAID - timedelta(days=30, seconds=1)})).referral
+        is None
+    )
+
+
+# Each event only adds facts, so folding them in any order gives the same facts and the same outcome.
+EVENTS = {
+    "succeeded": SUCCEEDED,
+    "partial_refund": {"amount": 1000, "currency": "USD", "amount_refunded": 300},
+    "full_refund": {"amount": 1000, "currency": "USD", "amount_refunded": 1000},
+    "dispute": {"disputed": True, "dispute_id": "dp_1"},
+    "payout": {"paid_out_by": "po_1"},
+}
+
+
+def _fold(order: list[str]) -> PaymentFacts:
+    facts = PaymentFacts(payment_intent_id="pi_1")
+    for name in order:
+        current = facts.model_dump()
+        for key, value in EVENTS[name].items():
+            if key == "amount_refunded":
+                current[key] = max(current[key], value)  # type: ignore[call-overload]
+            elif current[key] in (None, False, 0):
+                current[key] = value
+        facts = PaymentFacts(**current)
+    return facts
+
+
+@given(st.permutations(list(EVENTS)), st.lists(st.sampled_from(list(EVENTS)), max_size=4))
+def test_the_outcome_does_not_depend_on_event_order(order: list[str], duplicates: list[str]) -> None:
+    reference = _settle(_fold(list(EVENTS)))
+    assert _settle(_fold(order + duplicates)) == reference
