@@ -56,9 +56,10 @@ lint: $(STAMP) $(SAM)
 	$(SAM) validate --lint --region us-east-1
 
 ## sam build of the zip functions and the ffmpeg layer (the render image needs Docker)
-build: $(SAM)
+build: $(SAM) $(STAMP)
 	PATH="$$(dirname $$(PYENV_VERSION=$(PYENV_VERSION) pyenv which python3.12 2>/dev/null || command -v $(PYTHON312))):$$PATH" \
 	  $(SAM) build --region us-east-1 $(BUILD_EXCLUDES)
+	$(PY) -m infra.package_sizes
 
 ## Regenerate openapi.json from the code
 openapi: $(STAMP)

@@ -32,7 +32,7 @@ def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
 
 
 def _as_packaged(template: dict[str, Any]) -> dict[str, Any]:
-    """Local code paths replaced by S3 (and ECR) URIs, as `sam package` would leave them for the translator."""
+    """Local code paths replaced by S3 (and ECR) URIs, as `sam package` leaves them for the translator."""
     for resource in template.get("Resources", {}).values():
         properties = resource.get("Properties") or {}
         if properties.get("PackageType") == "Image" and "ImageUri" not in properties:
