@@ -10,7 +10,7 @@ from av.video.stream import VideoStream
 
 from casset.media.render.background import VisualBackground, VisualUnusable
 from casset.media.render.yuv import plane_views
-from tests.media_factory import set_mp4_rotation
+from tests.media_factory import make_video, set_mp4_rotation
 
 CANVAS = (90, 160)  # the timeline logic does not depend on the canvas size; small keeps this fast
 
@@ -107,3 +107,32 @@ def test_an_unreadable_file_is_reported_as_unusable(tmp_path):
             str(tmp_path / "text.mp4"), frames=1, fps=30, width=90, height=160, scale_flags="bilinear",
             hook_duration_sec=5.0,
         )  # fmt: skip
+
+
+def _first_luma(path: Path, frames: int = 3) -> list[float]:
+    with VisualBackground(
+        str(path), frames=frames, fps=30, width=CANVAS[0], height=CANVAS[1], scale_flags="bilinear",
+        hook_duration_sec=frames / 30,
+    ) as background:  # fmt: skip
+        background.start()
+        return [float(plane_views(background.next_frame())[0][20:140].mean()) for _ in range(frames)]
+
+
+def test_webm_vp9_sources_decode(tmp_path):
+    clip = make_video(tmp_path / "clip.webm", seconds=0.5, width=64, height=112, fps=10, brightness=0.8)
+    assert all(luma > 150 for luma in _first_luma(clip))
+
+
+def test_full_range_sources_come_out_in_limited_range(tmp_path):
+    clip = make_video(tmp_path / "clip.mov", seconds=0.3, width=64, height=112, fps=10, codec="mjpeg")
+    # make_video's grey 0.5 is 128 in full range: 16 + 219 * 128 / 255 = 126 in limited range.
+    assert all(abs(luma - 126) < 6 for luma in _first_luma(clip))
+
+
+def test_odd_sizes_and_single_frame_clips_work(tmp_path):
+    # libx264 refuses odd yuv420p sizes; FFV1 in Matroska (a WebM-family container) takes them.
+    clip = make_video(
+        tmp_path / "odd.mkv", seconds=1 / 24, width=91, height=161, codec="ffv1", brightness=0.8
+    )
+    lumas = _first_luma(clip, frames=40)  # one frame, looped for 40 output frames
+    assert max(lumas) - min(lumas) < 0.5 and 180 < lumas[0] < 195  # grey 0.8 with make_video's darker bar

@@ -179,3 +179,13 @@ def test_exif_orientation_is_applied(tmp_path):
     exif[0x0112] = 6  # rotate 90° clockwise for display
     image.save(tmp_path / "rotated.jpg", exif=exif)
     assert load_image(str(tmp_path / "rotated.jpg")).size == (20, 40)
+
+
+def test_transparent_images_are_laid_on_a_dark_neutral(tmp_path):
+    image = Image.new("RGBA", (20, 20), (255, 255, 255, 0))  # white, but fully transparent
+    image.putpixel((0, 0), (255, 0, 0, 255))
+    image.save(tmp_path / "logo.png")
+    loaded = load_image(str(tmp_path / "logo.png"))
+    assert loaded.mode == "RGB"
+    assert loaded.getpixel((0, 0)) == (255, 0, 0)
+    assert max(loaded.getpixel((10, 10))) < 40

@@ -459,3 +459,10 @@ def test_other_audio_formats_and_rates_are_resampled(media, tmp_path):
         audio = container.streams.audio[0].codec_context
         assert (audio.sample_rate, audio.channels) == (48_000, 2)
     assert result.duration_sec == pytest.approx(HOOK_SEC, abs=1 / layout.FPS)
+
+
+def test_the_high_preset_renders_at_its_own_bitrates(media):
+    result = _render(media, "high", visual_path=str(media / "visual_plain.mp4"), preset="high")
+    assert result.warnings == ()
+    assert (result.video_bitrate, result.audio_bitrate) == (6_000_000, 192_000)
+    assert result.size_bytes <= 15_000_000

@@ -46,7 +46,7 @@ _PYAV_ERRORS = (av.error.FFmpegError, OSError, ValueError)
 
 @dataclass(frozen=True)
 class HookAudio:
-    samples: np.ndarray  # (2, n) float32 in -1..1, before fades
+    samples: np.ndarray  # (2, n) float32 in -1..1
     sample_rate: int
 
     @property

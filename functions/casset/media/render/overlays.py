@@ -32,6 +32,7 @@ _SHADOW_OFFSET = 3
 _SHADOW_OPACITY = 0.45
 _BACKDROP_SCALE = 8  # the blurred cover backdrop is built at 1/8 size: cheaper and smoother
 _BACKDROP_DIM = 0.55
+_TRANSPARENT_FILL = (24, 24, 28)
 
 
 class ImageUnreadable(Exception):
@@ -53,7 +54,8 @@ class StaticLayer:
 
 
 def load_image(path: str) -> Image.Image:
-    """An RGB(A) picture from a JPEG, PNG or WebP file, upright per its EXIF orientation."""
+    """An RGB picture from a JPEG, PNG or WebP file, upright per its EXIF orientation; transparent
+    areas are laid on a dark neutral, so they never show whatever colour the file stored there."""
     try:
         with open(path, "rb") as file:
             kind = sniff(file.read(HEAD_BYTES))
@@ -65,7 +67,11 @@ def load_image(path: str) -> Image.Image:
             # JPEG can decode at 1/2, 1/4 or 1/8 scale directly; nothing here needs more than 2048 px.
             image.draft("RGB", (2048, 2048))
             upright = ImageOps.exif_transpose(image)
-            return upright.convert("RGBA" if "A" in upright.getbands() else "RGB")
+            if "A" not in upright.getbands() and "transparency" not in upright.info:
+                return upright.convert("RGB")
+            flattened = Image.new("RGBA", upright.size, (*_TRANSPARENT_FILL, 255))
+            flattened.alpha_composite(upright.convert("RGBA"))
+            return flattened.convert("RGB")
     except ImageUnreadable:
         raise
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as error:
@@ -105,8 +111,8 @@ def cover_background(cover: Image.Image | None) -> np.ndarray:
     if cover is None:
         canvas = _fallback_gradient()
     else:
-        canvas = _blurred_backdrop(cover.convert("RGB"))
-        card = _cover_card(cover.convert("RGB"))
+        canvas = _blurred_backdrop(cover)
+        card = _cover_card(cover)
         shadow = Image.new("L", (card.width + 120, card.height + 120), 0)
         ImageDraw.Draw(shadow).rounded_rectangle(
             (60, 76, 60 + card.width, 76 + card.height), layout.COVER_CARD_RADIUS, fill=150
@@ -259,7 +265,7 @@ def _logo_mark(size: int, opacity: float) -> Image.Image:
 def _round_avatar(avatar: Image.Image, diameter: int) -> Image.Image:
     scale = 4
     big = diameter * scale
-    picture = ImageOps.fit(avatar.convert("RGB"), (big, big), Image.Resampling.LANCZOS)
+    picture = ImageOps.fit(avatar, (big, big), Image.Resampling.LANCZOS)
     ring = max(2, diameter // 40) * scale
     circle = Image.new("L", (big, big), 0)
     ImageDraw.Draw(circle).ellipse((0, 0, big - 1, big - 1), fill=255)

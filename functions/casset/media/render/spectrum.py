@@ -1,7 +1,7 @@
 """Per-frame spectrum bars from the hook's audio, the server twin of the client's Meyda analysis.
 
-Everything is computed up front in one vectorised pass (a 30 s hook is 900 FFTs of 2048 samples:
-a few milliseconds), so the frame loop only looks heights up.
+Everything is computed up front in one vectorised pass (a 30 s hook is 900 FFTs of 2048 samples,
+about 30 ms), so the frame loop only looks heights up.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ def bar_heights(samples: np.ndarray, sample_rate: int, fps: int, frames: int) ->
     power = np.abs(np.fft.rfft(windows * hann, axis=1)) ** 2
     # Parseval: a full-scale sine puts about N * sum(w^2) / 4 into the one-sided power spectrum.
     reference = window_size * float(np.sum(hann.astype(np.float64) ** 2)) / 4
-    band_power = power @ _band_weights(window_size, sample_rate).T / reference
+    band_power = _band_power(power, sample_rate / window_size) / reference
     with np.errstate(divide="ignore"):
         decibels = 10 * np.log10(band_power)
     levels = np.clip((decibels - FLOOR_DB) / (CEILING_DB - FLOOR_DB), 0.0, 1.0)
@@ -67,21 +67,24 @@ def _window_size(sample_rate: int) -> int:
     return max(256, 2 ** round(math.log2(sample_rate * WINDOW_SEC)))
 
 
-def _band_weights(window_size: int, sample_rate: int) -> np.ndarray:
-    """(BAR_COUNT, bins) share of each FFT bin's frequency span that falls inside each band.
+def _band_power(power: np.ndarray, bin_hz: float) -> np.ndarray:
+    """(frames, BAR_COUNT) power summed over each band; a bin a band edge cuts through is split in
+    proportion. Summing power keeps equal power per octave reading equal across bands; the lowest
+    bands, narrower than one bin, take a fraction of the bins they sit in.
 
-    Summing power over a band's share keeps equal power per octave reading equal across bands; the
-    lowest bands, narrower than one bin, take a fraction of the bins they sit in.
+    A cumulative sum along frequency, read at the band edges, rather than a matrix product: numpy's
+    BLAS threads would busy-wait afterwards on cores the encoder needs. Float64 keeps the quiet high
+    bands exact next to the loud low ones.
     """
-    bin_hz = sample_rate / window_size
-    centres = np.arange(window_size // 2 + 1) * bin_hz
-    bin_low = centres - bin_hz / 2
-    bin_high = centres + bin_hz / 2
-    edges = band_edges_hz()
-    low = edges[:-1, None]
-    high = edges[1:, None]
-    overlap = np.clip(np.minimum(bin_high, high) - np.maximum(bin_low, low), 0.0, None)
-    return (overlap / bin_hz).astype(np.float32)
+    bins = power.shape[1]
+    cumulative = np.zeros((power.shape[0], bins + 1), dtype=np.float64)
+    np.cumsum(power, axis=1, out=cumulative[:, 1:])
+    # Bin k spans [k - 0.5, k + 0.5) bins, so frequency f sits at f / bin_hz + 0.5 in cumulative units.
+    position = np.clip(band_edges_hz() / bin_hz + 0.5, 0.0, float(bins))
+    lower = np.minimum(np.floor(position).astype(np.intp), bins - 1)
+    fraction = position - lower
+    at_edges = cumulative[:, lower] + fraction * (cumulative[:, lower + 1] - cumulative[:, lower])
+    return np.diff(at_edges, axis=1)
 
 
 def _attack_release(levels: np.ndarray, release: float) -> np.ndarray:
