@@ -31,15 +31,21 @@ print(json.dumps({
 
 
 def _probe_once(path: Path) -> dict:
-    output = subprocess.run([sys.executable, "-c", _CHILD, str(path)], capture_output=True, text=True, check=True)
+    output = subprocess.run(
+        [sys.executable, "-c", _CHILD, str(path)], capture_output=True, text=True, check=True
+    )
     return json.loads(output.stdout)
 
 
 def main() -> None:
     with tempfile.TemporaryDirectory() as workdir:
         clips = {
-            "30s 1080x1920@30": make_video(Path(workdir) / "big.mp4", seconds=30, width=1080, height=1920, fps=30),
-            "5s 720x1280@30": make_video(Path(workdir) / "small.mp4", seconds=5, width=720, height=1280, fps=30),
+            "30s 1080x1920@30": make_video(
+                Path(workdir) / "big.mp4", seconds=30, width=1080, height=1920, fps=30
+            ),
+            "5s 720x1280@30": make_video(
+                Path(workdir) / "small.mp4", seconds=5, width=720, height=1280, fps=30
+            ),
         }
         for name, path in clips.items():
             started = time.perf_counter()

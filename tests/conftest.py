@@ -5,6 +5,7 @@ import copy
 import json
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -35,9 +36,9 @@ def load_event(name: str) -> dict[str, Any]:
     return json.loads((EVENTS / name).read_text())
 
 
-@pytest.fixture
-def aws() -> Iterator[Any]:
-    """moto with the template's tables, bucket and S3 → probe trigger; handlers run inline."""
+@contextmanager
+def moto_stack() -> Iterator[Any]:
+    """moto with the template's tables, bucket, queues and triggers; handlers run inline."""
     from moto import mock_aws
 
     from casset.data import storage
@@ -63,6 +64,12 @@ def aws() -> Iterator[Any]:
             get_settings.cache_clear()
             os.environ.clear()
             os.environ.update(saved)
+
+
+@pytest.fixture
+def aws() -> Iterator[Any]:
+    with moto_stack() as plan:
+        yield plan
 
 
 def http_event(

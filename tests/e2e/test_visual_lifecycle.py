@@ -176,7 +176,12 @@ def test_export_is_queued_renders_in_process_with_progress_and_downloads(
     assert upload(created["upload"], make_video(tmp_path / "loop2.mp4", seconds=2, width=180, height=320)).ok
     wait_for(artist, f"/api/studio/visuals/{created['visual']['id']}", "status", "PROCESSING")
 
-    request = {"trackId": track["id"], "hookStartSec": 0, "hookDurationSec": 8, "visualAssetId": created["visual"]["id"]}
+    request = {
+        "trackId": track["id"],
+        "hookStartSec": 0,
+        "hookDurationSec": 8,
+        "visualAssetId": created["visual"]["id"],
+    }
     answered = artist.call("POST", "/api/hooks/tiktok-video", request)
     assert answered.status_code == 202, answered.text
     export_id = answered.json()["id"]

@@ -6,68 +6,19 @@ function-scoped fixture (the `api` fixture there picks it up). Tests stay indepe
 with users, tracks and visuals they create themselves (`support.fresh` ids)."""
 
 import os
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
+from tests.conftest import moto_stack
 from tests.integration import support
 
 
 @pytest.fixture(scope="module")
 def aws() -> Iterator[Any]:
-    from moto import mock_aws
-
-    from casset.data import storage
-    from casset.settings import get_settings
-    from infra.local.blueprint import blueprint
-    from infra.local.functions import install_environment
-    from infra.local.moto_patches import run_handlers_in_process
-    from infra.local.provision import provision
-
-    plan = blueprint()
-    restore_sessions = _share_botocore_sessions()
-    saved = dict(os.environ)
-    install_environment(plan)
-    get_settings.cache_clear()
-    storage._s3.cache_clear()
-    with mock_aws():
-        provision(plan)
-        undo = run_handlers_in_process(plan, asynchronous=False)
-        try:
-            yield plan
-        finally:
-            undo()
-            storage._s3.cache_clear()
-            get_settings.cache_clear()
-            os.environ.clear()
-            os.environ.update(saved)
-            restore_sessions()
-
-
-def _share_botocore_sessions() -> Callable[[], None]:
-    """Every DynamoDB transaction in the app opens a new PynamoDB Connection, which builds a new botocore
-    session and so re-reads botocore's JSON models (~0.1 s each; test_sdk_clients.py holds that as a
-    bug). That doubled this suite's run time, so until it is fixed PynamoDB gets one botocore session per
-    thread here. Behaviour is unchanged: each Connection still builds its own client from it."""
-    import botocore.session
-    from pynamodb.connection import base
-
-    original = base.get_session
-    sessions = threading.local()
-
-    def shared_session() -> botocore.session.Session:
-        if getattr(sessions, "session", None) is None:
-            sessions.session = botocore.session.get_session()
-        return sessions.session
-
-    base.get_session = shared_session
-
-    def restore() -> None:
-        base.get_session = original
-
-    return restore
+    with moto_stack() as plan:
+        yield plan
 
 
 @pytest.fixture(scope="session")
