@@ -16,7 +16,7 @@ _TABLE_FIELDS = ("AttributeDefinitions", "KeySchema", "GlobalSecondaryIndexes", 
 _ROLE = "casset-local-lambda"
 
 
-def _placeholder_zip() -> bytes:
+def _in_process_code_zip() -> bytes:
     # moto wants code for a function; the in-process patch runs the real handler instead.
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
@@ -66,7 +66,7 @@ def provision(plan: Blueprint, session: boto3.Session | None = None) -> None:
             Runtime="python3.12",
             Role=role_arn,
             Handler=spec.handler,
-            Code={"ZipFile": _placeholder_zip()},
+            Code={"ZipFile": _in_process_code_zip()},
             Timeout=spec.timeout_sec,
             MemorySize=spec.memory_mb,
         )
