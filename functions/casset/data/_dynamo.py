@@ -3,15 +3,17 @@
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from typing import Any
 
 from pynamodb.connection import Connection
-from pynamodb.exceptions import PynamoDBException, TransactWriteError
+from pynamodb.exceptions import DoesNotExist, PutError, PynamoDBException, TransactWriteError
+from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
 from casset.data.tables import bind_tables
-from casset.errors import Unavailable
+from casset.errors import DomainError, Unavailable
 from casset.settings import get_settings
 
 _THROTTLING = {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"}
@@ -23,6 +25,28 @@ def set_or_remove(item_class: type[Model], changes: Mapping[str, object]) -> lis
         getattr(item_class, name).remove() if value is None else getattr(item_class, name).set(value)
         for name, value in changes.items()
     ]
+
+
+def fetch[M: Model](item_class: type[M], *key: Any, **options: Any) -> M | None:
+    """The item at this key, or None; the table bound and SDK errors translated."""
+    ready()
+    with translated_errors():
+        try:
+            return item_class.get(*key, **options)
+        except DoesNotExist:
+            return None
+
+
+def save_new(item: Model, condition: Condition, taken: DomainError) -> None:
+    """Put the item only if its key is new; otherwise raise `taken`."""
+    ready()
+    with translated_errors():
+        try:
+            item.save(condition=condition)
+        except PutError as error:
+            if error.cause_response_code == "ConditionalCheckFailedException":
+                raise taken from error
+            raise
 
 
 def ready() -> None:

@@ -3,10 +3,10 @@ message cannot render a finished export again or count it twice."""
 
 from datetime import timedelta
 
-from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
+from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
 
 from casset.clock import utcnow
-from casset.data._dynamo import ready, transaction, translated_errors
+from casset.data._dynamo import fetch, ready, transaction, translated_errors
 from casset.data.tables import ExportItem, OutputAttribute, PlanAttribute, VisualItem
 from casset.entities import ExportJob, ExportOutput, ExportStatus, RenderPlan
 from casset.settings import get_settings
@@ -40,12 +40,8 @@ def _to_job(item: ExportItem) -> ExportJob:
 
 
 def get_export(export_id: str) -> ExportJob | None:
-    ready()
-    with translated_errors():
-        try:
-            return _to_job(ExportItem.get(export_id))
-        except DoesNotExist:
-            return None
+    item = fetch(ExportItem, export_id)
+    return _to_job(item) if item else None
 
 
 def create_export(export_id: str, plan: RenderPlan, requested_by: str) -> tuple[ExportJob, bool]:

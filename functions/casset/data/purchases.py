@@ -12,7 +12,7 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 
 from casset.clock import utcnow
-from casset.data._dynamo import cancellation_codes, ready, transaction, translated_errors
+from casset.data._dynamo import cancellation_codes, fetch, ready, transaction, translated_errors
 from casset.data.tables import (
     ActivityItem,
     LedgerEntryItem,
@@ -74,12 +74,8 @@ def _to_purchase(item: PurchaseItem) -> Purchase:
 
 
 def get_purchase(payment_intent_id: str) -> Purchase | None:
-    ready()
-    with translated_errors():
-        try:
-            return _to_purchase(PurchaseItem.get(payment_intent_id, consistent_read=True))
-        except DoesNotExist:
-            return None
+    item = fetch(PurchaseItem, payment_intent_id, consistent_read=True)
+    return _to_purchase(item) if item else None
 
 
 def _upsert(payment_intent_id: str, actions: list[Action], condition: Condition | None = None) -> bool:

@@ -2,9 +2,7 @@
 
 from datetime import timedelta
 
-from pynamodb.exceptions import DoesNotExist, PutError
-
-from casset.data._dynamo import ready, translated_errors
+from casset.data._dynamo import fetch, ready, save_new, translated_errors
 from casset.data.tables import ReferralAttributionItem, ReferralClickItem, ReferralLinkItem
 from casset.entities import Money, ReferralAttribution, ReferralClick, ReferralLink, RewardState
 from casset.errors import Conflict
@@ -19,23 +17,18 @@ def create_link(link: ReferralLink) -> ReferralLink:
         artist_handle=link.artist_handle,
         created_at=link.created_at,
     )
-    with translated_errors():
-        try:
-            item.save(condition=ReferralLinkItem.code.does_not_exist())
-        except PutError as error:
-            if error.cause_response_code == "ConditionalCheckFailedException":
-                raise Conflict("That referral code is taken.", code="REFERRAL_CODE_TAKEN") from error
-            raise
+    save_new(
+        item,
+        ReferralLinkItem.code.does_not_exist(),
+        Conflict("That referral code is taken.", code="REFERRAL_CODE_TAKEN"),
+    )
     return link
 
 
 def get_link(code: str) -> ReferralLink | None:
-    ready()
-    with translated_errors():
-        try:
-            item = ReferralLinkItem.get(code)
-        except DoesNotExist:
-            return None
+    item = fetch(ReferralLinkItem, code)
+    if item is None:
+        return None
     return ReferralLink(
         code=item.code,
         referrer_id=item.referrer_id,
@@ -54,12 +47,9 @@ def record_click(click: ReferralClick, keep_for: timedelta) -> None:
 
 
 def get_click(click_id: str) -> ReferralClick | None:
-    ready()
-    with translated_errors():
-        try:
-            item = ReferralClickItem.get(click_id)
-        except DoesNotExist:
-            return None
+    item = fetch(ReferralClickItem, click_id)
+    if item is None:
+        return None
     return ReferralClick(id=item.id, code=item.code, clicked_at=item.clicked_at)
 
 
@@ -85,9 +75,5 @@ def attributions_of(referrer_id: str) -> list[ReferralAttribution]:
 
 
 def get_attribution(purchase_id: str) -> ReferralAttribution | None:
-    ready()
-    with translated_errors():
-        try:
-            return _to_attribution(ReferralAttributionItem.get(purchase_id, consistent_read=True))
-        except DoesNotExist:
-            return None
+    item = fetch(ReferralAttributionItem, purchase_id, consistent_read=True)
+    return _to_attribution(item) if item else None

@@ -1,9 +1,9 @@
 """Tracks: hook selection, audio and cover keys, and the pointer to the active visual."""
 
-from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
+from pynamodb.exceptions import UpdateError
 
 from casset.clock import utcnow
-from casset.data._dynamo import ready, set_or_remove, translated_errors
+from casset.data._dynamo import fetch, ready, save_new, set_or_remove, translated_errors
 from casset.data.tables import AudioAttribute, RewardAttribute, TrackItem
 from casset.entities import AudioInfo, MediaStatus, Track, TrackReward
 from casset.errors import Conflict, NotFound
@@ -47,12 +47,8 @@ def _to_track(item: TrackItem) -> Track:
 
 
 def get_track(track_id: str) -> Track | None:
-    ready()
-    with translated_errors():
-        try:
-            return _to_track(TrackItem.get(track_id))
-        except DoesNotExist:
-            return None
+    item = fetch(TrackItem, track_id)
+    return _to_track(item) if item else None
 
 
 def list_tracks_by_artist(artist_id: str, limit: int) -> list[Track]:
@@ -76,13 +72,9 @@ def create_track(track: Track) -> Track:
         created_at=track.created_at,
         updated_at=track.updated_at,
     )
-    with translated_errors():
-        try:
-            item.save(condition=TrackItem.id.does_not_exist())
-        except PutError as error:
-            if error.cause_response_code == "ConditionalCheckFailedException":
-                raise Conflict("A track with this id exists.", code="TRACK_EXISTS") from error
-            raise
+    save_new(
+        item, TrackItem.id.does_not_exist(), Conflict("A track with this id exists.", code="TRACK_EXISTS")
+    )
     return _to_track(item)
 
 

@@ -2,10 +2,17 @@
 
 from datetime import datetime
 
-from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
+from pynamodb.exceptions import TransactWriteError, UpdateError
 
 from casset.clock import utcnow
-from casset.data._dynamo import cancellation_codes, ready, set_or_remove, transaction, translated_errors
+from casset.data._dynamo import (
+    cancellation_codes,
+    fetch,
+    ready,
+    set_or_remove,
+    transaction,
+    translated_errors,
+)
 from casset.data.tables import HandleItem, UserItem
 from casset.entities import Money, User
 from casset.errors import Conflict, NotFound
@@ -30,21 +37,14 @@ def _to_user(item: UserItem) -> User:
 
 
 def get_user(user_id: str) -> User | None:
-    ready()
-    with translated_errors():
-        try:
-            return _to_user(UserItem.get(user_id))
-        except DoesNotExist:
-            return None
+    item = fetch(UserItem, user_id)
+    return _to_user(item) if item else None
 
 
 def get_user_by_handle(handle: str) -> User | None:
-    ready()
-    with translated_errors():
-        try:
-            claim = HandleItem.get(handle)
-        except DoesNotExist:
-            return None
+    claim = fetch(HandleItem, handle)
+    if claim is None:
+        return None
     return get_user(claim.user_id)
 
 

@@ -4,11 +4,11 @@ transactions, never by a read-then-write in application code."""
 import random
 import time
 
-from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
+from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 from pynamodb.expressions.update import Action
 
 from casset.clock import utcnow
-from casset.data._dynamo import cancellation_codes, ready, transaction, translated_errors
+from casset.data._dynamo import cancellation_codes, fetch, ready, save_new, transaction, translated_errors
 from casset.data.pages import Position
 from casset.data.tables import DeclaredAttribute, TrackItem, VideoAttribute, VisualItem
 from casset.entities import DeclaredMedia, MediaStatus, Metrics, VideoInfo, Visual, VisualKind
@@ -78,23 +78,15 @@ def create_visual(visual: Visual) -> Visual:
         created_at=visual.created_at,
         updated_at=visual.updated_at,
     )
-    with translated_errors():
-        try:
-            item.save(condition=VisualItem.id.does_not_exist())
-        except PutError as error:
-            if error.cause_response_code == "ConditionalCheckFailedException":
-                raise Conflict("A visual with this id exists.", code="VISUAL_EXISTS") from error
-            raise
+    save_new(
+        item, VisualItem.id.does_not_exist(), Conflict("A visual with this id exists.", code="VISUAL_EXISTS")
+    )
     return _to_visual(item)
 
 
 def get_visual(visual_id: str) -> Visual | None:
-    ready()
-    with translated_errors():
-        try:
-            return _to_visual(VisualItem.get(visual_id))
-        except DoesNotExist:
-            return None
+    item = fetch(VisualItem, visual_id)
+    return _to_visual(item) if item else None
 
 
 def list_visuals(

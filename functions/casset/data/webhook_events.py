@@ -9,10 +9,10 @@ from datetime import timedelta
 from enum import StrEnum
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, UpdateError
+from pynamodb.exceptions import UpdateError
 
 from casset.clock import utcnow
-from casset.data._dynamo import ready, translated_errors
+from casset.data._dynamo import fetch, ready, translated_errors
 from casset.data.tables import WebhookEventItem
 from casset.entities import WebhookEventStatus
 
@@ -103,10 +103,7 @@ def fail(event_id: str, error: str) -> None:
 
 def status_of(event_id: str) -> tuple[WebhookEventStatus, int, str | None] | None:
     """(status, deliveries, outcome) of a recorded event, or None."""
-    ready()
-    with translated_errors():
-        try:
-            item = WebhookEventItem.get(event_id, consistent_read=True)
-        except DoesNotExist:
-            return None
+    item = fetch(WebhookEventItem, event_id, consistent_read=True)
+    if item is None:
+        return None
     return WebhookEventStatus(item.status), int(item.deliveries), item.outcome
