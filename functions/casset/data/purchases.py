@@ -210,8 +210,10 @@ def apply(
                     condition=ReferralAttributionItem.purchase_id.exists(),
                 )
     except TransactWriteError as error:
+        # Any failed condition means another delivery got there first: the purchase's version moved, or
+        # an effect with this deterministic id is already written. Either way, re-read and converge.
         codes = cancellation_codes(error)
-        if codes[:1] == ["ConditionalCheckFailed"] or "TransactionConflict" in codes:
+        if "ConditionalCheckFailed" in codes or "TransactionConflict" in codes:
             raise VersionConflict(facts.payment_intent_id) from error
         raise
 
