@@ -77,5 +77,10 @@ bench: $(STAMP)
 bench-render: $(STAMP)
 	$(PY) -m bench.render
 
+## The metrics benchmark alone: thousands of events at one visual, accepted ev/s, counter error, hot-item writes
+.PHONY: bench-metrics
+bench-metrics: $(STAMP)
+	$(PY) -m bench.metrics
+
 clean:
 	rm -rf $(VENV) $(SAM_VENV) .aws-sam .local

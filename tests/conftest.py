@@ -27,6 +27,9 @@ os.environ.update(
         "POWERTOOLS_METRICS_NAMESPACE": "CassetTest",
         "POWERTOOLS_SERVICE_NAME": "casset-test",
         "POWERTOOLS_LOG_LEVEL": "WARNING",
+        # Feature flags from the repo's document (read-only) in every layer, the e2e stack included;
+        # the `feature_flags` fixture points this at a per-test copy.
+        "FEATURE_FLAGS_FILE": str(ROOT / "infra" / "feature-flags.json"),
     }
 )
 os.environ.pop("AWS_ENDPOINT_URL", None)
@@ -70,6 +73,66 @@ def moto_stack() -> Iterator[Any]:
 def aws() -> Iterator[Any]:
     with moto_stack() as plan:
         yield plan
+
+
+class FeatureFlagsFile:
+    """The flag document a test runs with: starts as infra/feature-flags.json; every change replaces the
+    file whole, and the flags read it again on their next evaluation (as `make dev` does)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.document: dict[str, Any] = json.loads((ROOT / "infra" / "feature-flags.json").read_text())
+        self._write()
+
+    def enable(self, feature: str) -> None:
+        self.document[feature] = {"default": True}
+        self._write()
+
+    def disable(self, feature: str) -> None:
+        self.document[feature] = {"default": False}
+        self._write()
+
+    def target(self, feature: str, *, artist_ids: tuple[str, ...] = (), groups: tuple[str, ...] = ()) -> None:
+        """Off, except for these artists and for callers in any of these groups."""
+        rules: dict[str, Any] = {}
+        if artist_ids:
+            condition = {"action": "KEY_IN_VALUE", "key": "artist_id", "value": list(artist_ids)}
+            rules["artists"] = {"when_match": True, "conditions": [condition]}
+        for group in groups:
+            condition = {"action": "VALUE_IN_KEY", "key": "groups", "value": group}
+            rules[f"group {group}"] = {"when_match": True, "conditions": [condition]}
+        self.document[feature] = {"default": False, "rules": rules}
+        self._write()
+
+    def write_text(self, text: str) -> None:
+        """Any content, valid or not (for the tests of a broken store)."""
+        staging = self.path.with_name(f".{self.path.name}.new")
+        staging.write_text(text)
+        os.replace(staging, self.path)
+
+    def _write(self) -> None:
+        self.write_text(json.dumps(self.document, indent=2))
+
+
+@pytest.fixture
+def feature_flags(tmp_path: Path) -> Iterator[FeatureFlagsFile]:
+    """Flags from a per-test file (see FeatureFlagsFile); settings and the cached FeatureFlags are reset
+    on the way in and out, so no other test sees them."""
+    from casset import flags
+    from casset.settings import get_settings
+
+    document = FeatureFlagsFile(tmp_path / "feature-flags.json")
+    previous = os.environ.get("FEATURE_FLAGS_FILE")
+    os.environ["FEATURE_FLAGS_FILE"] = str(document.path)
+    get_settings.cache_clear()
+    flags.reset()
+    yield document
+    if previous is None:
+        os.environ.pop("FEATURE_FLAGS_FILE", None)
+    else:
+        os.environ["FEATURE_FLAGS_FILE"] = previous
+    get_settings.cache_clear()
+    flags.reset()
 
 
 def http_event(

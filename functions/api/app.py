@@ -8,7 +8,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from api import errors
 from api.guards import parse_json_body, rate_limit_mutations
-from api.routes import commerce, exports, feeds, tracks, uploads, users, visuals
+from api.routes import commerce, exports, features, feeds, shares, tracks, uploads, users, visuals
+from api.routes import metrics as visual_metrics  # `metrics` below is Powertools' Metrics
 from casset.settings import get_settings
 
 TITLE = "Casset Visual Pairing API"
@@ -23,8 +24,9 @@ metrics = Metrics()
 
 app = APIGatewayHttpResolver(enable_validation=True, json_body_deserializer=parse_json_body)
 app.use(middlewares=[rate_limit_mutations])
-for module in (uploads, users, tracks, visuals, exports, commerce, feeds):
+for module in (uploads, users, tracks, visuals, exports, commerce, feeds, shares, features):
     app.include_router(module.router)
+app.include_router(visual_metrics.router)
 errors.register(app)
 
 if get_settings().enable_swagger:

@@ -2,6 +2,7 @@
 
 import json
 import math
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -15,6 +16,9 @@ from casset.settings import get_settings
 
 _MUTATING = {"POST", "PUT", "PATCH", "DELETE"}
 _WINDOW_SEC = 60
+# Metrics events change nothing of the caller's and have their own limit per viewer and visual; a fan
+# flipping through visuals must not spend the budget their real changes (a checkout) need.
+_OWN_LIMIT = re.compile(r"^/api/(me/)?visuals/[^/]+/event$")
 
 
 def parse_json_body(body: str) -> Any:
@@ -33,7 +37,8 @@ def parse_json_body(body: str) -> Any:
 def rate_limit_mutations(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response:
     """A fixed budget of writes per signed-in caller per minute; API Gateway throttles the rest."""
     caller = caller_of(app.current_event)
-    if app.current_event.request_context.http.method in _MUTATING and caller.user_id:
+    own_limit = _OWN_LIMIT.match(app.current_event.path)
+    if app.current_event.request_context.http.method in _MUTATING and caller.user_id and not own_limit:
         limit = get_settings().mutations_per_minute
         hits, reset_in = rate_limits.hit(f"mutations#{caller.user_id}", _WINDOW_SEC)
         if hits > limit:

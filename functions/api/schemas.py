@@ -26,7 +26,10 @@ from casset.entities import (
     Visual,
     VisualKind,
 )
+from casset.flags import Feature
+from casset.metric_rules import VisualEventType
 from casset.rules import HOOK_MAX_SEC, HOOK_MIN_SEC, MAX_PRICE_MINOR
+from casset.tags import ALLOWLIST, BPM_MAX, BPM_MIN, TRACK_CATEGORIES, TagCategory
 
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 DisplayName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
@@ -40,6 +43,13 @@ Currency = Annotated[
     str, StringConstraints(min_length=3, max_length=3, pattern="^[A-Za-z]{3}$"), Field(description="ISO 4217")
 ]
 Slug = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=31)]
+TagText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
+TagTexts = Annotated[
+    list[TagText],
+    Field(max_length=24, description="Free text, normalised to the allowlist (GET /api/tags) or refused"),
+]
+Bpm = Annotated[int, Field(ge=BPM_MIN, le=BPM_MAX)]
+VisualId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 
 
 class RequestModel(BaseModel):
@@ -79,6 +89,7 @@ class CreateTrackRequest(RequestModel):
     audio_content_type: ContentType | None = None
     audio_upload_key: UploadKey | None = None
     cover_upload_key: UploadKey | None = None
+    tags: TagTexts | None = Field(None, description="Genre and mood tags; suggestions match visuals on them")
 
 
 class UpdateTrackRequest(RequestModel):
@@ -86,6 +97,7 @@ class UpdateTrackRequest(RequestModel):
     preview_start_sec: HookStart | None = None
     hook_duration_sec: HookDuration | None = None
     cover_upload_key: UploadKey | None = None
+    tags: TagTexts | None = Field(None, description="Replaces the track's genre and mood tags ([] clears)")
 
 
 class ReplaceAudioRequest(RequestModel):
@@ -94,12 +106,18 @@ class ReplaceAudioRequest(RequestModel):
 
 
 class CreateVisualRequest(RequestModel):
-    """Either contentType (answered with an upload target) or uploadKey (an earlier /api/upload/media
-    upload). durationSec, widthPx, heightPx and sizeBytes are hints; the probe measures the truth."""
+    """Exactly one source: contentType (answered with an upload target), uploadKey (an earlier
+    /api/upload/media upload), or reuseVisualId (one of the caller's earlier visuals, see
+    GET /api/studio/visuals: its media is shared, not copied, and the new visual is READY at once).
+    durationSec, widthPx, heightPx and sizeBytes are hints; the probe measures the truth."""
 
     kind: Literal[VisualKind.ARTIST] = VisualKind.ARTIST
     content_type: ContentType | None = None
     upload_key: UploadKey | None = None
+    reuse_visual_id: VisualId | None = None
+    tags: TagTexts | None = None
+    bpm_min: Bpm | None = None
+    bpm_max: Bpm | None = None
     duration_sec: Annotated[float, Field(gt=0, le=3600)] | None = None
     width_px: Annotated[int, Field(gt=0, le=100_000)] | None = None
     height_px: Annotated[int, Field(gt=0, le=100_000)] | None = None
@@ -110,12 +128,37 @@ class SetActiveRequest(RequestModel):
     active: bool
 
 
+class DescribeVisualRequest(RequestModel):
+    """Replaces what is given: tags ([] clears), bpmMin/bpmMax (null clears)."""
+
+    tags: TagTexts | None = None
+    bpm_min: Bpm | None = None
+    bpm_max: Bpm | None = None
+
+
+class MoveVisualRequest(RequestModel):
+    after_visual_id: VisualId | None = Field(
+        description="Place the visual right after this one of the same track; null puts it first."
+    )
+
+
 class ExportRequest(RequestModel):
-    track_id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
-    hook_start_sec: HookStart
-    hook_duration_sec: HookDuration
+    track_id: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = Field(
+        None, description="Required without shareId; with it, optional and must be the shared track."
+    )
+    hook_start_sec: HookStart | None = Field(
+        None, description="Defaults to the share's hook start, else the track's previewStartSec."
+    )
+    hook_duration_sec: HookDuration | None = Field(
+        None, description="Defaults to the track's hookDurationSec."
+    )
     visual_asset_id: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = Field(
-        None, description="Defaults to the track's active visual; with none, the static cover."
+        None,
+        description="Or ?v=. Defaults to the share's visual (the active one if it was archived since, with "
+        "a warning on the job), else the track's active visual; with none, the static cover.",
+    )
+    share_id: Annotated[str, StringConstraints(min_length=1, max_length=32)] | None = Field(
+        None, description="Export a share (/s/{shareId}): its track, hook start and visual."
     )
     share_url: (
         Annotated[HttpUrl, UrlConstraints(max_length=200, allowed_schemes=["https", "http"])] | None
@@ -147,6 +190,18 @@ class MarkReadRequest(RequestModel):
         list[Annotated[str, StringConstraints(min_length=1, max_length=200)]],
         Field(min_length=1, max_length=100),
     ]
+
+
+class VisualEventRequest(RequestModel):
+    type: VisualEventType = Field(description="What happened: impression, pairing, export or share")
+
+
+class CreateShareRequest(RequestModel):
+    track_id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    hook_start_sec: HookStart | None = Field(None, description="Defaults to the track's previewStartSec.")
+    visual_asset_id: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = Field(
+        None, description="A READY visual of the track; without it the share shows the active visual."
+    )
 
 
 # Responses
@@ -272,6 +327,7 @@ class TrackOut(ResponseModel):
     hook_duration_sec: float
     active_visual_id: str | None
     reward: TrackRewardOut | None
+    tags: list[str]
     created_at: datetime
     updated_at: datetime
 
@@ -295,6 +351,7 @@ class TrackOut(ResponseModel):
             hook_duration_sec=track.hook_duration_sec,
             active_visual_id=track.active_visual_id,
             reward=TrackRewardOut.of(track.reward) if track.reward else None,
+            tags=track.tags,
             created_at=track.created_at,
             updated_at=track.updated_at,
         )
@@ -338,6 +395,10 @@ class VisualOut(ResponseModel):
     mean_luminance: float | None
     is_active: bool
     metrics: MetricsOut
+    tags: list[str]
+    bpm_min: int | None
+    bpm_max: int | None
+    reused_from: str | None = Field(description="The earlier visual whose media this one shares")
     created_at: datetime
     updated_at: datetime
 
@@ -363,6 +424,10 @@ class VisualOut(ResponseModel):
             mean_luminance=media.mean_luminance if media else None,
             is_active=visual.is_active,
             metrics=MetricsOut.of(visual.metrics),
+            tags=visual.tags,
+            bpm_min=visual.bpm_min,
+            bpm_max=visual.bpm_max,
+            reused_from=visual.reused_from,
             created_at=visual.created_at,
             updated_at=visual.updated_at,
         )
@@ -376,6 +441,35 @@ class VisualWithUploadOut(ResponseModel):
 class VisualPageOut(ResponseModel):
     items: list[VisualOut]
     next_cursor: str | None
+
+
+class SuggestionOut(ResponseModel):
+    visual: VisualOut
+    on_track: bool = Field(description="Already in this track's library; otherwise add it with reuseVisualId")
+    matched_tags: list[str]
+    reason: str = Field(examples=["matched on: dark, film · 84 pairings"])
+
+
+class SuggestionListOut(ResponseModel):
+    items: list[SuggestionOut]
+
+
+class TagOut(ResponseModel):
+    slug: str
+    label: str
+    category: TagCategory
+
+
+class TagListOut(ResponseModel):
+    items: list[TagOut]
+    track_categories: list[TagCategory] = Field(description="The categories a track's own tags may use")
+
+    @classmethod
+    def allowlist(cls) -> "TagListOut":
+        return cls(
+            items=[TagOut(slug=tag.slug, label=tag.label, category=tag.category) for tag in ALLOWLIST],
+            track_categories=[category for category in TagCategory if category in TRACK_CATEGORIES],
+        )
 
 
 class ExportOutputOut(ResponseModel):
@@ -471,6 +565,33 @@ class AudioAccessOut(ResponseModel):
     expires_at: datetime
     start_sec: float = Field(description="Where in the track the audio starts")
     duration_sec: float | None
+
+
+class ShareOut(ResponseModel):
+    id: str
+    url: str = Field(description="The short link, /s/{id}")
+    track_id: str
+    hook_start_sec: float
+    visual_asset_id: str | None = Field(description="The visual the sharer chose, if any")
+    created_at: datetime
+
+
+class ShareFallbackOut(ResponseModel):
+    code: str = Field(description="VISUAL_UNAVAILABLE: the shared visual was archived or removed")
+    message: str
+
+
+class ResolvedShareOut(ResponseModel):
+    id: str
+    url: str = Field(description="The short link, /s/{id}")
+    preview_url: str = Field(description="Where /s/{id} redirects: the preview page with t, v, s")
+    track_id: str
+    hook_start_sec: float
+    hook_duration_sec: float
+    requested_visual_id: str | None = Field(description="The visual the sharer chose, if any")
+    visual_asset_id: str | None = Field(description="The visual to show now (None: the static cover)")
+    fallback: ShareFallbackOut | None = Field(description="Why the visual shown is not the shared one")
+    created_at: datetime
 
 
 class ReferralLinkOut(ResponseModel):
@@ -596,6 +717,21 @@ class ActivityOut(ResponseModel):
 class ActivityPageOut(ResponseModel):
     items: list[ActivityOut]
     next_cursor: str | None
+
+
+class VisualEventOut(ResponseModel):
+    event_id: str = Field(description="Server-assigned; analytics carries it as eventId")
+    counted: bool = Field(
+        description="False for an impression the same viewer already made within the window: accepted, "
+        "forwarded to analytics, not added to the counter"
+    )
+
+
+class FeaturesOut(ResponseModel):
+    artist_id: str | None = Field(description="The artist the flags were evaluated for, if any")
+    features: dict[Feature, bool] = Field(
+        description="Every feature flag, on or off for this artist and caller (names as in FEATURE_DISABLED)"
+    )
 
 
 class ErrorOut(ResponseModel):

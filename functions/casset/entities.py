@@ -82,6 +82,7 @@ class Track(Entity):
     reward: TrackReward | None = None
     preview_key: str | None = None  # the hook-only clip non-entitled listeners get
     preview_source: str | None = None  # what the clip was cut from (see rules.preview_source)
+    tags: list[str] = []  # genre and mood slugs that suggestions match visuals against
     created_at: datetime
     updated_at: datetime
 
@@ -133,6 +134,11 @@ class Visual(Entity):
     is_active: bool = False
     metrics: Metrics = Metrics()
     archived_from: MediaStatus | None = None
+    tags: list[str] = []  # allowlisted slugs (casset.tags)
+    bpm_min: int | None = None
+    bpm_max: int | None = None
+    position: str = ""  # the artist's order (casset.positions)
+    reused_from: str | None = None  # the visual whose media this one shares, when picked from the library
     created_at: datetime
     updated_at: datetime
 
@@ -194,6 +200,18 @@ class ExportJob(Entity):
     render_sec: float | None = None
     created_at: datetime
     updated_at: datetime
+
+
+class HookShare(Entity):
+    """A shared hook behind /s/{id}: the track, where the hook starts and the visual the sharer chose."""
+
+    id: str
+    track_id: str
+    hook_start_sec: float
+    visual_id: str | None = None  # None: whatever the track's active visual is when opened
+    sharer_user_id: str
+    referral_code: str | None = None  # the sharer's referral link for the track's artist
+    created_at: datetime
 
 
 class PurchaseState(StrEnum):

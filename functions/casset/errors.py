@@ -58,3 +58,19 @@ class Unavailable(DomainError):
 
     status = HTTPStatus.SERVICE_UNAVAILABLE
     code = "UNAVAILABLE"
+
+
+class FeatureDisabled(Forbidden):
+    """A feature flag (casset.flags) is off for this caller and artist."""
+
+    code = "FEATURE_DISABLED"
+
+    def __init__(self, feature: str, label: str):
+        super().__init__(f"{label} is not available yet.", details=[{"feature": feature}])
+        self.feature = feature
+
+
+class FlagsUnavailable(Unavailable):
+    """No feature flag document could be read, so a launched feature's state is unknown; retry."""
+
+    code = "FLAGS_UNAVAILABLE"

@@ -118,6 +118,20 @@ def check_can_archive(visual: Visual) -> None:
         raise Conflict("Wait until the visual is processed before archiving it.", code="VISUAL_PROCESSING")
 
 
+def check_can_reuse(caller: Caller, visual: Visual | None) -> Visual:
+    """An artist reuses their own earlier upload, and only once its media has been probed."""
+    if visual is None:
+        raise NotFound("No such visual to reuse.", code="VISUAL_NOT_FOUND")
+    if visual.uploader_user_id != caller.user_id:
+        raise Forbidden("Only your own uploads can be reused.", code="VISUAL_NOT_OWNED")
+    if visual.media is None or visual.status not in {MediaStatus.READY, MediaStatus.ARCHIVED}:
+        raise Conflict(
+            f"Only a processed visual can be reused; this one is {visual.status.value}.",
+            code="VISUAL_NOT_READY",
+        )
+    return visual
+
+
 def visual_of_track(visual: Visual | None, track_id: str) -> Visual:
     if visual is None or visual.track_id != track_id:
         raise NotFound("No such visual on this track.", code="VISUAL_NOT_FOUND")

@@ -28,6 +28,7 @@ class Settings(BaseModel):
     notifications_table: str = Field("Notifications", alias="NOTIFICATIONS_TABLE")
     activity_table: str = Field("Activity", alias="ACTIVITY_TABLE")
     webhook_events_table: str = Field("WebhookEvents", alias="WEBHOOK_EVENTS_TABLE")
+    hook_shares_table: str = Field("HookShares", alias="HOOK_SHARES_TABLE")
     media_bucket: str = Field("casset-media", alias="MEDIA_BUCKET")
 
     # Presigned upload and download links.
@@ -75,9 +76,28 @@ class Settings(BaseModel):
     max_body_bytes: int = Field(64 * 1024, alias="MAX_BODY_BYTES")
     mutations_per_minute: int = Field(60, alias="RATE_LIMIT_MUTATIONS_PER_MINUTE")
 
+    # Visual metrics: events go on the metrics queue; the aggregator folds them into the visuals'
+    # counters and forwards them to the analytics bus.
+    metrics_queue_url: str = Field("", alias="METRICS_QUEUE_URL")
+    metric_events_table: str = Field("MetricEvents", alias="METRIC_EVENTS_TABLE")
+    metrics_event_bus: str = Field("casset-visual-events", alias="METRICS_EVENT_BUS")
+    visual_events_per_minute: int = Field(30, alias="METRICS_EVENTS_PER_MINUTE", ge=1)  # per viewer+visual
+    impression_window_sec: int = Field(1800, alias="METRICS_IMPRESSION_WINDOW_SEC", ge=1)
+    # Older events are not counted: their markers may be gone. Equal to the dead-letter queue's retention.
+    metric_event_max_age_days: int = Field(14, alias="METRICS_EVENT_MAX_AGE_DAYS", ge=1)
+
     # Which JWT claim carries the caller's groups (Cognito's by default).
     groups_claim: str = Field("cognito:groups", alias="AUTH_GROUPS_CLAIM")
     enable_swagger: bool = Field(False, alias="ENABLE_SWAGGER")
+
+    # Feature flags (casset/flags.py): a JSON file in Powertools' schema when FEATURE_FLAGS_FILE is set
+    # (make dev, tests), else the AppConfig profile the template deploys. max_age: how long a read document
+    # is trusted before AppConfig is asked again, and how long to wait after a failed read.
+    feature_flags_file: str = Field("", alias="FEATURE_FLAGS_FILE")
+    feature_flags_application: str = Field("", alias="FEATURE_FLAGS_APPLICATION")
+    feature_flags_environment: str = Field("", alias="FEATURE_FLAGS_ENVIRONMENT")
+    feature_flags_profile: str = Field("", alias="FEATURE_FLAGS_PROFILE")
+    feature_flags_max_age_sec: int = Field(60, alias="FEATURE_FLAGS_MAX_AGE_SEC", ge=0)
 
 
 @lru_cache(maxsize=1)

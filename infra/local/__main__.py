@@ -14,9 +14,11 @@ import os
 import signal
 import sys
 import threading
+from pathlib import Path
 
 from werkzeug.serving import make_server
 
+from infra.local import analytics_tap
 from infra.local.blueprint import REGION, RouteSpec, blueprint
 from infra.local.functions import install_environment
 from infra.local.gateway import Gateway
@@ -26,6 +28,23 @@ from infra.local.stripe_fake import API_KEY, StripeFake
 from infra.local.tokens import issue, verify
 
 LOCAL_ONLY_ROUTES = [RouteSpec("GET", "/swagger", "ApiFunction", authorized=False)]
+ROOT = Path(__file__).resolve().parents[2]
+# Every event on the local analytics bus, one JSON line each (infra/local/analytics_tap.py).
+ANALYTICS_ARCHIVE = ROOT / ".local" / "analytics-events.jsonl"
+
+
+def _feature_flags_file() -> str:
+    """FEATURE_FLAGS_FILE when set (the tests point it at infra/feature-flags.json), else a fresh copy of
+    that document in .local/ (git-ignored): edit it while the stack runs, the API reads it again on change,
+    and the deployed document in infra/ stays untouched."""
+    if chosen := os.environ.get("FEATURE_FLAGS_FILE"):
+        return chosen
+    copy = ROOT / ".local" / "feature-flags.json"
+    copy.parent.mkdir(exist_ok=True)
+    staging = copy.with_name(f".feature-flags.{os.getpid()}.json")
+    staging.write_bytes((ROOT / "infra" / "feature-flags.json").read_bytes())
+    os.replace(staging, copy)  # whole, so a running stack never reads half a file
+    return str(copy)
 
 
 def _aws_environment(moto_url: str) -> dict[str, str]:
@@ -64,12 +83,15 @@ def main() -> int:
     stripe = StripeFake.start(args.host, args.stripe_port)
     stripe.register_endpoints(api_url)
     local = {"STRIPE_API_BASE": stripe.url, "SHORT_LINK_BASE_URL": api_url}
+    local["FEATURE_FLAGS_FILE"] = _feature_flags_file()
     install_environment(plan, extra=_aws_environment(moto_url) | local)
     provision(plan)
     undo = run_handlers_in_process(plan, asynchronous=True)
+    stop_tap = analytics_tap.follow(plan, ANALYTICS_ARCHIVE)
 
     if not args.quiet:
-        print(_walkthrough(api_url, moto_url, plan.buckets[0].name, stripe.url), flush=True)
+        flags_file = local["FEATURE_FLAGS_FILE"]
+        print(_walkthrough(api_url, moto_url, plan.buckets[0].name, stripe.url, flags_file), flush=True)
     print(f"ready: API {api_url}  moto {moto_url}  stripe {stripe.url}", flush=True)
 
     stop = threading.Event()
@@ -79,12 +101,13 @@ def main() -> int:
     thread.start()
     stop.wait()
     server.shutdown()
+    stop_tap()
     undo()
     moto.stop()
     return 0
 
 
-def _walkthrough(api: str, moto: str, bucket: str, stripe: str) -> str:
+def _walkthrough(api: str, moto: str, bucket: str, stripe: str, flags: str) -> str:
     token = issue("artist-1")
     fan_token = issue("fan-1")
     return f"""
@@ -94,6 +117,9 @@ Casset Visual Pairing, running locally (state lives in memory until you stop it)
   Swagger    {api}/swagger
   moto (AWS) {moto}   bucket {bucket}
   Stripe     {stripe}   (fake; key {API_KEY}; webhooks signed to /api/webhooks/stripe[/connect])
+  Flags      {flags}
+             (edit it while this runs: it is read again on change; each start copies infra/feature-flags.json
+              there unless FEATURE_FLAGS_FILE names a file; see them: curl -s {api}/api/features?artistId=artist-1)
 
 Walk-through (bash; needs curl and python3):
 
@@ -125,6 +151,13 @@ print("curl -s " + " ".join(f"-F {{shlex.quote(k + '=' + v)}}" for k, v in u["fi
       + " -F file=@loop.mp4 " + shlex.quote(u["url"]))
 PY
   curl -s "${{auth[@]}}" $API/api/studio/visuals/$VISUAL
+
+  # 4b. metrics on the READY visual: 202 {{eventId, counted}}; a repeated impression says counted: false.
+  #     The aggregator settles the counters at once here; every event also shows in this console
+  #     ("analytics ...", the local bus's tap) and in .local/analytics-events.jsonl
+  curl -s $API/api/visuals/$VISUAL/event -H 'content-type: application/json' -d '{{"type":"impression"}}'
+  curl -s "${{auth[@]}}" $API/api/me/visuals/$VISUAL/event -d '{{"type":"pairing"}}'
+  curl -s $API/api/visuals/$VISUAL                             # metrics: impressions 1, pairings 1
 
   # 5. list (anonymous), make it active, archive it
   curl -s $API/api/tracks/$TRACK/visuals

@@ -103,6 +103,7 @@ class Blueprint:
     jwt_audience: list[str]
     physical_names: dict[str, str] = field(default_factory=dict)
     secure_parameters: dict[str, str] = field(default_factory=dict)  # SSM name -> local value
+    event_buses: list[str] = field(default_factory=list)  # EventBridge bus names
 
 
 def resolve(value: Any, names: dict[str, str]) -> Any:
@@ -160,9 +161,15 @@ def blueprint() -> Blueprint:
             names[logical_id] = f"casset-local-{logical_id}"
         elif resource["Type"] == "AWS::SQS::Queue":
             names[logical_id] = f"{_QUEUE_URL}casset-local-{logical_id}"
+        elif resource["Type"].startswith("AWS::AppConfig::"):
+            # Named only so the env vars that Ref them resolve; locally the flags come from a file
+            # (FEATURE_FLAGS_FILE, set by infra/local/__main__.py and the tests), which wins.
+            names[logical_id] = f"casset-local-{logical_id}"
     for logical_id, resource in resources.items():
         if resource["Type"] == "AWS::S3::Bucket":
             names[logical_id] = resolve(resource["Properties"]["BucketName"], names)
+        elif resource["Type"] == "AWS::Events::EventBus":
+            names[logical_id] = resolve(resource["Properties"]["Name"], names)
 
     functions = {}
     for logical_id, resource in raw["Resources"].items():
@@ -268,4 +275,9 @@ def blueprint() -> Blueprint:
         jwt_audience=list(jwt["audience"]),
         physical_names=names,
         secure_parameters=secure_parameters,
+        event_buses=[
+            names[logical_id]
+            for logical_id, resource in resources.items()
+            if resource["Type"] == "AWS::Events::EventBus"
+        ],
     )

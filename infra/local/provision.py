@@ -1,5 +1,6 @@
 """Creates the template's tables, buckets, S3 triggers, functions and the SSM SecureStrings its functions
-read (with local values) on an AWS endpoint (moto). Scheduled rules are not created: nothing runs them
+read (with local values) on an AWS endpoint (moto), and its EventBridge buses, each tapped into an SQS
+queue. Scheduled rules are not created: nothing runs them
 locally (the reconciliation function is called directly where it is tested)."""
 
 import io
@@ -22,6 +23,11 @@ def _in_process_code_zip() -> bytes:
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("README.txt", "Runs in-process: see infra/local/moto_patches.py")
     return buffer.getvalue()
+
+
+def tap_queue(bus: str) -> str:
+    """The SQS queue that receives a copy of every event on the local bus."""
+    return f"{bus}-tap"
 
 
 def _api_cors_rule(rule: dict[str, Any]) -> dict[str, Any]:
@@ -84,6 +90,17 @@ def provision(plan: Blueprint, session: boto3.Session | None = None) -> None:
             FunctionName=function_arns[trigger.function],
             BatchSize=trigger.batch_size,
         )
+
+    # EventBridge buses, each with a tap: a rule sending everything on the bus to an SQS queue, the local
+    # stand-in for analytics consumers (infra/local/analytics_tap.py shows what arrives; tests read it).
+    events = session.client("events")
+    for bus in plan.event_buses:
+        events.create_event_bus(Name=bus)
+        sqs.create_queue(QueueName=tap_queue(bus))
+        everything = json.dumps({"account": [ACCOUNT_ID]})
+        events.put_rule(Name=tap_queue(bus), EventBusName=bus, EventPattern=everything)
+        tap_arn = f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:{tap_queue(bus)}"
+        events.put_targets(Rule=tap_queue(bus), EventBusName=bus, Targets=[{"Id": "tap", "Arn": tap_arn}])
 
     for bucket in plan.buckets:
         s3.create_bucket(Bucket=bucket.name)

@@ -75,7 +75,9 @@ def _download(url: str) -> bytes:
     return boto3.client("s3").get_object(Bucket=os.environ["MEDIA_BUCKET"], Key=key)["Body"].read()
 
 
-def test_an_export_renders_the_active_visual_and_counts_it_once(api: Api, track: dict, media: dict) -> None:
+def test_an_export_renders_the_active_visual_and_leaves_counting_to_the_client_event(
+    api: Api, track: dict, media: dict
+) -> None:
     visual_id = _ready_visual(api, track["id"], media, activate=True)
 
     status, queued = _export(api, track["id"])
@@ -88,6 +90,9 @@ def test_an_export_renders_the_active_visual_and_counts_it_once(api: Api, track:
     assert job["output"]["durationSec"] == pytest.approx(5.0, abs=1 / 30 + 0.03)
     with av.open(io.BytesIO(_download(job["downloadUrl"]))) as container:
         assert {stream.type for stream in container.streams} == {"video", "audio"}
+    # Counters come only from client-fired events through the metrics pipeline, not from the render.
+    assert api("GET", f"/api/visuals/{visual_id}")[1]["metrics"]["exports"] == 0
+    assert api("POST", f"/api/me/visuals/{visual_id}/event", user="a-fan", body={"type": "export"})[0] == 202
     assert api("GET", f"/api/visuals/{visual_id}")[1]["metrics"]["exports"] == 1
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from pynamodb.attributes import TTLAttribute
-from pynamodb.indexes import AllProjection, KeysOnlyProjection
+from pynamodb.indexes import AllProjection, IncludeProjection, KeysOnlyProjection
 
 from casset.data.tables import ALL_ITEMS, TABLE_SETTINGS
 from casset.media_types import AUDIO_EXTENSIONS, VIDEO_EXTENSIONS
@@ -52,8 +52,13 @@ def test_tables_match_the_pynamodb_items(item: type) -> None:
             for attribute in index.Meta.attributes.values()
         }
         assert _key_schema(template_indexes[name]["KeySchema"]) == keys
-        projection = {AllProjection: "ALL", KeysOnlyProjection: "KEYS_ONLY"}[type(index.Meta.projection)]
-        assert template_indexes[name]["Projection"]["ProjectionType"] == projection
+        projection = index.Meta.projection
+        expected = {AllProjection: "ALL", KeysOnlyProjection: "KEYS_ONLY", IncludeProjection: "INCLUDE"}
+        assert template_indexes[name]["Projection"]["ProjectionType"] == expected[type(projection)]
+        if isinstance(projection, IncludeProjection):
+            assert sorted(template_indexes[name]["Projection"]["NonKeyAttributes"]) == sorted(
+                projection.non_key_attributes
+            )
 
     for attribute in attributes.values():
         if attribute.attr_name in declared:

@@ -140,22 +140,28 @@ def create_referral_link(slug: str) -> Response[ReferralLinkOut]:
 )
 def open_referral_link(code: str) -> Response[None]:
     opened = referrals.open_link(code)
+    return referral_redirect(opened.redirect_url, opened.click_id, opened.max_age_sec)
+
+
+def referral_redirect(location: str, click_id: str | None, max_age_sec: int) -> Response[None]:
+    """302 to location, setting the `ref` attribution cookie to the click's id when there is one
+    (/r/{code} and /s/{shareId} both answer with this)."""
     cookies = []
-    if opened.click_id:
+    if click_id:
         cookies.append(
             Cookie(
                 name=referrals.COOKIE_NAME,
-                value=opened.click_id,
+                value=click_id,
                 path="/",
                 secure=True,
                 http_only=True,
-                max_age=opened.max_age_sec,
+                max_age=max_age_sec,
                 same_site=SameSite.LAX_MODE,
             )
         )
     return Response(
         status_code=HTTPStatus.FOUND,
-        headers={"Location": opened.redirect_url, "Cache-Control": "no-store"},
+        headers={"Location": location, "Cache-Control": "no-store"},
         cookies=cookies,
     )
 

@@ -2,7 +2,7 @@ from http import HTTPStatus
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response, content_types
-from aws_lambda_powertools.event_handler.openapi.params import Body
+from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from api.routes.common import READ_ERRORS, SIGNED_IN, WRITE_ERRORS, accepted_response, caller
@@ -16,20 +16,31 @@ router = APIGatewayHttpRouter()
 @router.post(
     "/api/hooks/tiktok-video",
     summary="Export the hook as a 1080x1920 video: 202 with a queued job, or 200 with the finished one",
+    description="Give trackId, or shareId to export a share (its track, hook start and visual). The visual "
+    "is visualAssetId or ?v= (both and different: 400 CONFLICTING_VISUAL_IDS), else the share's, else the "
+    "track's active one. A share whose visual was archived since renders the active visual and the job "
+    "carries a SHARED_VISUAL_UNAVAILABLE warning.",
     tags=["exports"],
     security=SIGNED_IN,
     responses=accepted_response(ExportOut) | WRITE_ERRORS,
 )
-def request_export(request: Annotated[ExportRequest, Body()]) -> Response[ExportOut]:
-    job = exports.request_export(
-        caller(router),
-        request.track_id,
-        request.hook_start_sec,
-        request.hook_duration_sec,
-        request.visual_asset_id,
-        str(request.share_url) if request.share_url else None,
-        request.preset,
+def request_export(
+    request: Annotated[ExportRequest, Body()],
+    v: Annotated[
+        str | None, Query(min_length=1, max_length=64, description="A visual id, as share URLs carry it")
+    ] = None,
+) -> Response[ExportOut]:
+    ask = exports.ExportAsk(
+        track_id=request.track_id,
+        hook_start_sec=request.hook_start_sec,
+        hook_duration_sec=request.hook_duration_sec,
+        visual_id=request.visual_asset_id,
+        query_visual_id=v,
+        share_id=request.share_id,
+        share_url=str(request.share_url) if request.share_url else None,
+        preset=request.preset,
     )
+    job = exports.request_export(caller(router), ask)
     status = HTTPStatus.OK if job.status is ExportStatus.DONE else HTTPStatus.ACCEPTED
     return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=ExportOut.of(job))
 

@@ -46,6 +46,7 @@ def create_track(request: Annotated[CreateTrackRequest, Body()]) -> Response[Tra
         request.hook_duration_sec,
         audio,
         request.cover_upload_key,
+        request.tags,
     )
     return created(_with_upload(result))
 
@@ -57,7 +58,7 @@ def get_track(trackId: str) -> TrackOut:
 
 @router.patch(
     "/api/tracks/<trackId>",
-    summary="Update a track's title, hook selection or cover (the track's artist only)",
+    summary="Update a track's title, hook selection, cover or tags (the track's artist only)",
     tags=["tracks"],
     security=SIGNED_IN,
     responses=WRITE_ERRORS,
@@ -70,6 +71,7 @@ def update_track(trackId: str, request: Annotated[UpdateTrackRequest, Body()]) -
         preview_start_sec=request.preview_start_sec,
         hook_duration_sec=request.hook_duration_sec,
         cover_upload_key=request.cover_upload_key,
+        tag_texts=request.tags,
     )
     return TrackOut.of(track)
 

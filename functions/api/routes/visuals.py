@@ -7,7 +7,12 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from api.routes.common import READ_ERRORS, SIGNED_IN, WRITE_ERRORS, caller, created, created_response
 from api.schemas import (
     CreateVisualRequest,
+    DescribeVisualRequest,
+    MoveVisualRequest,
     SetActiveRequest,
+    SuggestionListOut,
+    SuggestionOut,
+    TagListOut,
     UploadOut,
     VisualOut,
     VisualPageOut,
@@ -43,9 +48,9 @@ def create_visual(
         height_px=request.height_px,
         size_bytes=request.size_bytes,
     )
-    result = visuals.create_visual(
-        caller(router), trackId, request.content_type, request.upload_key, declared
-    )
+    source = visuals.VisualSource(request.content_type, request.upload_key, request.reuse_visual_id)
+    description = visuals.Description(request.tags, request.bpm_min, request.bpm_max)
+    result = visuals.create_visual(caller(router), trackId, source, declared, description)
     upload = UploadOut.of(result.upload) if result.upload else None
     return created(VisualWithUploadOut(visual=VisualOut.of(result.visual), upload=upload))
 
@@ -60,10 +65,55 @@ def list_visuals(
     trackId: str,
     kind: Annotated[VisualKind | None, Query()] = None,
     active: Annotated[bool | None, Query()] = None,
+    tag: Annotated[
+        str | None,
+        Query(max_length=400, description="Comma-separated tags a visual must all carry (free text)"),
+    ] = None,
+    bpm: Annotated[int | None, Query(description="Only visuals whose BPM range holds this tempo")] = None,
     limit: Limit = 20,
     cursor: Cursor = None,
 ) -> VisualPageOut:
-    return _page(visuals.list_track_visuals(trackId, kind, active, limit, cursor))
+    tag_texts = [text for text in tag.split(",") if text.strip()] if tag else None
+    return _page(
+        visuals.list_track_visuals(caller(router), trackId, kind, active, limit, cursor, tag_texts, bpm)
+    )
+
+
+@router.get(
+    "/api/tracks/<trackId>/visuals/suggestions",
+    summary="Visuals that suit the track (its library and the artist's uploads), each with the reason why",
+    tags=["visuals"],
+    security=SIGNED_IN,
+    responses=READ_ERRORS,
+)
+def suggestions(trackId: str, limit: Annotated[int, Query(ge=1, le=50)] = 10) -> SuggestionListOut:
+    return SuggestionListOut(
+        items=[
+            SuggestionOut(
+                visual=VisualOut.of(found.visual),
+                on_track=found.visual.track_id == trackId,
+                matched_tags=found.matched,
+                reason=found.reason,
+            )
+            for found in visuals.suggest(caller(router), trackId, limit)
+        ]
+    )
+
+
+@router.get(
+    "/api/studio/visuals",
+    summary="The caller's earlier uploads with processed media, newest first (to add with reuseVisualId)",
+    tags=["visuals"],
+    security=SIGNED_IN,
+    responses=READ_ERRORS,
+)
+def my_uploads(limit: Limit = 20, cursor: Cursor = None) -> VisualPageOut:
+    return _page(visuals.list_uploads(caller(router), limit, cursor))
+
+
+@router.get("/api/tags", summary="The tag allowlist free text is normalised to", tags=["visuals"])
+def tag_allowlist() -> TagListOut:
+    return TagListOut.allowlist()
 
 
 @router.get(
@@ -107,6 +157,29 @@ def studio_visual(visualId: str) -> VisualOut:
 )
 def set_active(trackId: str, visualId: str, request: Annotated[SetActiveRequest, Body()]) -> VisualOut:
     return VisualOut.of(visuals.set_active(caller(router), trackId, visualId, request.active))
+
+
+@router.patch(
+    "/api/tracks/<trackId>/visuals/<visualId>",
+    summary="Set a visual's tags and BPM range (the track's artist only)",
+    tags=["visuals"],
+    security=SIGNED_IN,
+    responses=WRITE_ERRORS,
+)
+def describe(trackId: str, visualId: str, request: Annotated[DescribeVisualRequest, Body()]) -> VisualOut:
+    description = visuals.Description(request.tags, request.bpm_min, request.bpm_max)
+    return VisualOut.of(visuals.describe(caller(router), trackId, visualId, description))
+
+
+@router.put(
+    "/api/tracks/<trackId>/visuals/<visualId>/position",
+    summary="Move a visual in the track's order, right after another one or first (the track's artist only)",
+    tags=["visuals"],
+    security=SIGNED_IN,
+    responses=WRITE_ERRORS,
+)
+def move(trackId: str, visualId: str, request: Annotated[MoveVisualRequest, Body()]) -> VisualOut:
+    return VisualOut.of(visuals.move(caller(router), trackId, visualId, request.after_visual_id))
 
 
 @router.post(

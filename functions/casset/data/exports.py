@@ -1,13 +1,13 @@
 """Export jobs. Every state change is conditioned on the state it leaves, so a redelivered or duplicate
-message cannot render a finished export again or count it twice."""
+message cannot render a finished export again."""
 
 from datetime import timedelta
 
-from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
+from pynamodb.exceptions import PutError, UpdateError
 
 from casset.clock import utcnow
-from casset.data._dynamo import fetch, ready, transaction, translated_errors
-from casset.data.tables import ExportItem, OutputAttribute, PlanAttribute, VisualItem
+from casset.data._dynamo import fetch, ready, translated_errors
+from casset.data.tables import ExportItem, OutputAttribute, PlanAttribute
 from casset.entities import ExportJob, ExportOutput, ExportStatus, RenderPlan
 from casset.settings import get_settings
 
@@ -44,7 +44,9 @@ def get_export(export_id: str) -> ExportJob | None:
     return _to_job(item) if item else None
 
 
-def create_export(export_id: str, plan: RenderPlan, requested_by: str) -> tuple[ExportJob, bool]:
+def create_export(
+    export_id: str, plan: RenderPlan, requested_by: str, warnings: list[str] | None = None
+) -> tuple[ExportJob, bool]:
     """The job for this plan: a new QUEUED one (True), or the one that already exists (False)."""
     ready()
     now = utcnow()
@@ -53,7 +55,7 @@ def create_export(export_id: str, plan: RenderPlan, requested_by: str) -> tuple[
         plan=PlanAttribute(**plan.model_dump()),
         status=ExportStatus.QUEUED.value,
         progress=0,
-        warnings=[],
+        warnings=list(warnings or []),
         requested_by=requested_by,
         attempts=0,
         created_at=now,
@@ -69,8 +71,17 @@ def create_export(export_id: str, plan: RenderPlan, requested_by: str) -> tuple[
                 raise
     existing = get_export(export_id)
     if existing is None:  # expired by TTL between the two calls: make it anew
-        return create_export(export_id, plan, requested_by)
+        return create_export(export_id, plan, requested_by, warnings)
     return existing, False
+
+
+def add_warning(export_id: str, warning: str) -> bool:
+    """Append a warning about how the export was asked for (once); False when it is already there."""
+    return _update(
+        export_id,
+        [ExportItem.warnings.set(ExportItem.warnings.append([warning]))],
+        ExportItem.id.exists() & ~ExportItem.warnings.contains(warning),
+    )
 
 
 def requeue_failed(export_id: str) -> bool:
@@ -130,36 +141,24 @@ def complete(
     output: ExportOutput,
     warnings: list[str],
     render_sec: float,
-    count_visual: bool,
 ) -> bool:
-    """DONE, and the visual's exports counter +1, in one transaction: once per finished export."""
-    now = utcnow()
-    try:
-        with translated_errors(), transaction() as writer:
-            writer.update(
-                ExportItem(id=job.id),
-                actions=[
-                    ExportItem.status.set(ExportStatus.DONE.value),
-                    ExportItem.progress.set(100),
-                    ExportItem.eta_sec.set(0),
-                    ExportItem.output_key.set(output_key),
-                    ExportItem.output.set(OutputAttribute(**output.model_dump())),
-                    ExportItem.warnings.set(warnings),  # type: ignore[arg-type]  # PynamoDB types list items as attributes
-                    ExportItem.finished_at.set(now),
-                    ExportItem.render_sec.set(round(render_sec, 3)),
-                    ExportItem.updated_at.set(now),
-                ],
-                condition=ExportItem.status == ExportStatus.RENDERING.value,
-            )
-            if count_visual and job.plan.visual_id:
-                writer.update(
-                    VisualItem(id=job.plan.visual_id),
-                    actions=[VisualItem.exports.add(1)],
-                    condition=VisualItem.id.exists(),
-                )
-    except TransactWriteError:
-        return False
-    return True
+    """DONE, once: only a RENDERING job finishes. The visual's exports counter is not touched here; it
+    counts client-fired export events through the metrics pipeline (casset.services.metrics)."""
+    return _update(
+        job.id,
+        [
+            ExportItem.status.set(ExportStatus.DONE.value),
+            ExportItem.progress.set(100),
+            ExportItem.eta_sec.set(0),
+            ExportItem.output_key.set(output_key),
+            ExportItem.output.set(OutputAttribute(**output.model_dump())),
+            # Appended: warnings recorded when the export was asked for stay.
+            ExportItem.warnings.set(ExportItem.warnings.append(warnings)),
+            ExportItem.finished_at.set(utcnow()),
+            ExportItem.render_sec.set(round(render_sec, 3)),
+        ],
+        ExportItem.status == ExportStatus.RENDERING.value,
+    )
 
 
 def fail(export_id: str, reason: str, message: str) -> bool:

@@ -10,7 +10,7 @@ from pynamodb.attributes import (
     UnicodeSetAttribute,
     UTCDateTimeAttribute,
 )
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection, KeysOnlyProjection
 from pynamodb.models import Model
 
 from casset.settings import Settings
@@ -100,6 +100,7 @@ class TrackItem(Model):
     reward = RewardAttribute(null=True)
     preview_key = UnicodeAttribute(attr_name="previewKey", null=True)
     preview_source = UnicodeAttribute(attr_name="previewSource", null=True)
+    tags = UnicodeSetAttribute(null=True)
     created_at = UTCDateTimeAttribute(attr_name="createdAt")
     updated_at = UTCDateTimeAttribute(attr_name="updatedAt")
 
@@ -129,12 +130,24 @@ class ReadyVisualsByTrack(GlobalSecondaryIndex["VisualItem"]):
 
 
 class VisualsByUploader(GlobalSecondaryIndex["VisualItem"]):
+    """The artist's earlier uploads, newest first: the library an artist picks a visual to reuse from."""
+
     class Meta:
         index_name = "byUploader"
-        projection = KeysOnlyProjection()
+        projection = AllProjection()
 
     uploader_user_id = UnicodeAttribute(hash_key=True, attr_name="uploaderUserId")
     created_at = UTCDateTimeAttribute(range_key=True, attr_name="createdAt")
+
+
+class VisualsBySource(GlobalSecondaryIndex["VisualItem"]):
+    """Visuals sharing one media object (a reused upload): who still needs it before it goes cold."""
+
+    class Meta:
+        index_name = "bySource"
+        projection = IncludeProjection(["trackId", "status"])
+
+    source_key = UnicodeAttribute(hash_key=True, attr_name="sourceKey")
 
 
 class VideoAttribute(MapAttribute):
@@ -183,12 +196,18 @@ class VisualItem(Model):
     list_key = UnicodeAttribute(attr_name="listKey")
     ready_track_id = UnicodeAttribute(attr_name="readyTrackId", null=True)
     archived_from = UnicodeAttribute(attr_name="archivedFrom", null=True)
+    tags = UnicodeSetAttribute(null=True)
+    bpm_min = NumberAttribute(attr_name="bpmMin", null=True)
+    bpm_max = NumberAttribute(attr_name="bpmMax", null=True)
+    position = UnicodeAttribute()
+    reused_from = UnicodeAttribute(attr_name="reusedFrom", null=True)
     created_at = UTCDateTimeAttribute(attr_name="createdAt")
     updated_at = UTCDateTimeAttribute(attr_name="updatedAt")
 
     by_track = VisualsByTrack()
     ready_by_track = ReadyVisualsByTrack()
     by_uploader = VisualsByUploader()
+    by_source = VisualsBySource()
 
 
 class PlanAttribute(MapAttribute):
@@ -431,6 +450,33 @@ class WebhookEventItem(Model):
     expires_at = TTLAttribute(attr_name="expiresAt")
 
 
+class MetricEventItem(Model):
+    """What the metrics pipeline remembers for a while, by key (casset.metric_rules): a viewer's impression
+    claim on a visual (impression#…), an event id already counted (event#…), a day's viewer salt (salt#…)."""
+
+    class Meta:
+        table_name = "MetricEvents"
+
+    key = UnicodeAttribute(hash_key=True)
+    value = UnicodeAttribute(null=True)  # the salt, on salt items
+    expires_at = TTLAttribute(attr_name="expiresAt")
+
+
+class HookShareItem(Model):
+    """A shared hook (/s/{id}): the track, where the hook starts, the visual chosen, and who shared it."""
+
+    class Meta:
+        table_name = "HookShares"
+
+    id = UnicodeAttribute(hash_key=True)
+    track_id = UnicodeAttribute(attr_name="trackId")
+    hook_start_sec = NumberAttribute(attr_name="hookStartSec")
+    visual_id = UnicodeAttribute(attr_name="visualId", null=True)
+    sharer_user_id = UnicodeAttribute(attr_name="sharerUserId")
+    referral_code = UnicodeAttribute(attr_name="referralCode", null=True)
+    created_at = UTCDateTimeAttribute(attr_name="createdAt")
+
+
 # Which setting names each item's table (the setting's env var is set from template.yaml).
 TABLE_SETTINGS: dict[type[Model], str] = {
     UserItem: "users_table",
@@ -447,6 +493,8 @@ TABLE_SETTINGS: dict[type[Model], str] = {
     NotificationItem: "notifications_table",
     ActivityItem: "activity_table",
     WebhookEventItem: "webhook_events_table",
+    MetricEventItem: "metric_events_table",
+    HookShareItem: "hook_shares_table",
 }
 ALL_ITEMS = tuple(TABLE_SETTINGS)
 

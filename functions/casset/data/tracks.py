@@ -2,6 +2,7 @@
 
 from pynamodb.exceptions import UpdateError
 
+from casset import tags
 from casset.clock import utcnow
 from casset.data._dynamo import fetch, ready, save_new, set_or_remove, translated_errors
 from casset.data.tables import AudioAttribute, RewardAttribute, TrackItem
@@ -41,6 +42,7 @@ def _to_track(item: TrackItem) -> Track:
         else None,
         preview_key=item.preview_key,
         preview_source=item.preview_source,
+        tags=tags.ordered(item.tags or ()),
         created_at=item.created_at,
         updated_at=item.updated_at,
     )
@@ -69,6 +71,7 @@ def create_track(track: Track) -> Track:
         cover_key=track.cover_key,
         preview_start_sec=track.preview_start_sec,
         hook_duration_sec=track.hook_duration_sec,
+        tags=set(track.tags) or None,
         created_at=track.created_at,
         updated_at=track.updated_at,
     )

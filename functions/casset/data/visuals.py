@@ -3,12 +3,23 @@ transactions, never by a read-then-write in application code."""
 
 import random
 import time
+from dataclasses import dataclass
 
 from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
+from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 
+from casset import positions, tags
 from casset.clock import utcnow
-from casset.data._dynamo import cancellation_codes, fetch, ready, save_new, transaction, translated_errors
+from casset.data._dynamo import (
+    cancellation_codes,
+    fetch,
+    ready,
+    save_new,
+    set_or_remove,
+    transaction,
+    translated_errors,
+)
 from casset.data.pages import Position
 from casset.data.tables import DeclaredAttribute, TrackItem, VideoAttribute, VisualItem
 from casset.entities import DeclaredMedia, MediaStatus, Metrics, VideoInfo, Visual, VisualKind
@@ -56,12 +67,18 @@ def _to_visual(item: VisualItem) -> Visual:
             shares=int(item.shares),
         ),
         archived_from=MediaStatus(item.archived_from) if item.archived_from else None,
+        tags=tags.ordered(item.tags or ()),
+        bpm_min=None if item.bpm_min is None else int(item.bpm_min),
+        bpm_max=None if item.bpm_max is None else int(item.bpm_max),
+        position=item.position,
+        reused_from=item.reused_from,
         created_at=item.created_at,
         updated_at=item.updated_at,
     )
 
 
 def create_visual(visual: Visual) -> Visual:
+    """Write a new visual as given: PROCESSING from an upload, or READY when it reuses probed media."""
     ready()
     item = VisualItem(
         id=visual.id,
@@ -72,9 +89,17 @@ def create_visual(visual: Visual) -> Visual:
         submission_id=visual.submission_id,
         source_key=visual.source_key,
         content_type=visual.content_type,
+        poster_key=visual.poster_key,
+        media=VideoAttribute(**visual.media.model_dump()) if visual.media else None,
         declared=DeclaredAttribute(**visual.declared.model_dump(exclude_none=True)),
         is_active=False,
-        list_key=visual.id,  # ids sort by creation time
+        tags=set(visual.tags) or None,
+        bpm_min=visual.bpm_min,
+        bpm_max=visual.bpm_max,
+        position=visual.position,
+        reused_from=visual.reused_from,
+        list_key=positions.list_key(visual.position, visual.id),
+        ready_track_id=visual.track_id if visual.status is MediaStatus.READY else None,
         created_at=visual.created_at,
         updated_at=visual.updated_at,
     )
@@ -82,6 +107,103 @@ def create_visual(visual: Visual) -> Visual:
         item, VisualItem.id.does_not_exist(), Conflict("A visual with this id exists.", code="VISUAL_EXISTS")
     )
     return _to_visual(item)
+
+
+def last_position(track_id: str) -> str | None:
+    """The position of the track's last visual in the artist's order (any status)."""
+    ready()
+    with translated_errors():
+        last = next(iter(VisualItem.by_track.query(track_id, scan_index_forward=False, limit=1)), None)
+    return last.position if last else None
+
+
+def position_after(track_id: str, position: str | None, moving_id: str) -> str | None:
+    """The first position in the track's order beyond `position` (None: from the start), skipping the
+    visual being moved and any tied at `position` itself."""
+    ready()
+    # "p$" sorts after every "p#<id>" (ties at p) and before every longer position "p<digit>…".
+    condition = VisualItem.list_key > f"{position}$" if position is not None else None
+    with translated_errors():
+        for item in VisualItem.by_track.query(track_id, range_key_condition=condition, page_size=3):
+            if item.id != moving_id:
+                return item.position
+    return None
+
+
+def move(visual: Visual, position: str) -> Visual:
+    """Give the visual a new place in its track's order; no other visual is rewritten."""
+    return _update_on_track(
+        visual,
+        [
+            VisualItem.position.set(position),
+            VisualItem.list_key.set(positions.list_key(position, visual.id)),
+        ],
+    )
+
+
+def describe(visual: Visual, tag_slugs: list[str], bpm_min: int | None, bpm_max: int | None) -> Visual:
+    """Replace the visual's tags and BPM range (an empty list or None clears them)."""
+    changes = {"tags": set(tag_slugs) or None, "bpm_min": bpm_min, "bpm_max": bpm_max}
+    return _update_on_track(visual, set_or_remove(VisualItem, changes))
+
+
+def _update_on_track(visual: Visual, actions: list[Action]) -> Visual:
+    ready()
+    item = VisualItem(id=visual.id)
+    with translated_errors():
+        try:
+            item.update(
+                actions=[*actions, VisualItem.updated_at.set(utcnow())],
+                condition=VisualItem.track_id == visual.track_id,
+            )
+        except UpdateError as error:
+            if error.cause_response_code == "ConditionalCheckFailedException":
+                raise NotFound("No such visual.", code="VISUAL_NOT_FOUND") from error
+            raise
+    return _to_visual(item)
+
+
+def uploads_of(user_id: str, limit: int, after: Position | None) -> tuple[list[Visual], Position | None]:
+    """The user's own uploads that hold probed media (READY, or archived after READY), newest first.
+    Visuals that reuse another upload are left out: each piece of media appears once."""
+    ready()
+    start = (
+        {"id": {"S": after.item_id}, "uploaderUserId": {"S": user_id}, "createdAt": {"S": after.sort_key}}
+        if after
+        else None
+    )
+    with translated_errors():
+        found = [
+            _to_visual(item)
+            for item in VisualItem.by_uploader.query(
+                user_id,
+                scan_index_forward=False,
+                filter_condition=VisualItem.reused_from.does_not_exist() & VisualItem.media.exists(),
+                limit=limit + 1,
+                last_evaluated_key=start,
+                page_size=max(limit + 1, 25),
+            )
+        ]
+    page = found[:limit]
+    more = len(found) > limit and page
+    return page, Position(VisualItem.created_at.serialize(page[-1].created_at), page[-1].id) if more else None
+
+
+@dataclass(frozen=True)
+class MediaUser:
+    visual_id: str
+    track_id: str
+    status: MediaStatus
+
+
+def sharing_media(source_key: str) -> list[MediaUser]:
+    """Every visual whose media is the object at source_key (the original and its reuses)."""
+    ready()
+    with translated_errors():
+        return [
+            MediaUser(item.id, item.track_id, MediaStatus(item.status))
+            for item in VisualItem.by_source.query(source_key)
+        ]
 
 
 def get_visual(visual_id: str) -> Visual | None:
@@ -97,8 +219,13 @@ def list_visuals(
     after: Position | None,
     kind: VisualKind | None = None,
     active: bool | None = None,
+    tag_slugs: list[str] | None = None,
+    bpm: int | None = None,
 ) -> tuple[list[Visual], Position | None]:
-    """One page in list order plus the position to continue from (None on the last page)."""
+    """One page in the artist's order plus the position to continue from (None on the last page).
+
+    The cursor is the last item's list key, so a page starts strictly after it: inserts and removals
+    elsewhere in the list never make a page repeat or skip an item."""
     ready()
     index = VisualItem.ready_by_track if ready_only else VisualItem.by_track
     hash_name = "readyTrackId" if ready_only else "trackId"
@@ -107,12 +234,20 @@ def list_visuals(
         if after
         else None
     )
-    condition = None
+    conditions: list[Condition] = []
     if kind is not None:
-        condition = VisualItem.kind == kind.value
+        conditions.append(VisualItem.kind == kind.value)
     if active is not None:
-        active_condition = VisualItem.is_active == active
-        condition = active_condition if condition is None else condition & active_condition
+        conditions.append(VisualItem.is_active == active)
+    conditions.extend(VisualItem.tags.contains(slug) for slug in tag_slugs or ())
+    if bpm is not None:
+        # A visual fits a tempo inside its range; an open end is open, no range at all does not fit.
+        conditions.append(VisualItem.bpm_min.exists() | VisualItem.bpm_max.exists())
+        conditions.append(VisualItem.bpm_min.does_not_exist() | (VisualItem.bpm_min <= bpm))
+        conditions.append(VisualItem.bpm_max.does_not_exist() | (VisualItem.bpm_max >= bpm))
+    condition = None
+    for part in conditions:
+        condition = part if condition is None else condition & part
     with translated_errors():
         # One extra item tells whether another page exists without handing out an empty last page.
         found = [
@@ -126,8 +261,8 @@ def list_visuals(
             )
         ]
     page = found[:limit]
-    more = len(found) > limit
-    return page, Position(page[-1].id, page[-1].id) if more and page else None
+    more = len(found) > limit and page
+    return page, Position(positions.list_key(page[-1].position, page[-1].id), page[-1].id) if more else None
 
 
 def record_probe(visual: Visual, media: VideoInfo, poster_key: str) -> bool:

@@ -2,20 +2,46 @@
 
 import hashlib
 import json
+from dataclasses import dataclass
 from typing import Literal
 
 from casset.data import exports as exports_data
 from casset.data import queue
 from casset.data import users as users_data
-from casset.data import visuals as visuals_data
-from casset.entities import ExportJob, ExportStatus, MediaStatus, RenderPlan, Track, Visual, VisualKind
-from casset.errors import Conflict, NotFound
-from casset.rules import Caller, check_hook, visual_of_track
+from casset.entities import (
+    ExportJob,
+    ExportStatus,
+    HookShare,
+    MediaStatus,
+    RenderPlan,
+    Track,
+    Visual,
+    VisualKind,
+)
+from casset.errors import BadRequest, Conflict, NotFound
+from casset.flags import Feature, require_for
+from casset.rules import Caller, check_hook
+from casset.services import shares
 from casset.services.tracks import get_track
 
 # Bump when the renderer's output for the same plan changes (layout, codec settings, fonts).
 RENDERER_VERSION = "1"
 Preset = Literal["high", "standard", "low"]
+SHARED_VISUAL_UNAVAILABLE = "SHARED_VISUAL_UNAVAILABLE"
+
+
+@dataclass(frozen=True)
+class ExportAsk:
+    """What a client asked for. With a share, the track and hook start default to the share's."""
+
+    track_id: str | None = None
+    hook_start_sec: float | None = None  # else the share's, else the track's previewStartSec
+    hook_duration_sec: float | None = None  # else the track's hookDurationSec
+    visual_id: str | None = None  # the body's visualAssetId
+    query_visual_id: str | None = None  # ?v= from a share URL
+    share_id: str | None = None
+    share_url: str | None = None
+    preset: Preset = "standard"
 
 
 def export_id_for(plan: RenderPlan) -> str:
@@ -23,40 +49,70 @@ def export_id_for(plan: RenderPlan) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()[:32]
 
 
-def request_export(
-    caller: Caller,
-    track_id: str,
-    hook_start_sec: float,
-    hook_duration_sec: float,
-    visual_id: str | None,
-    share_url: str | None,
-    preset: Preset,
-) -> ExportJob:
+def request_export(caller: Caller, ask: ExportAsk) -> ExportJob:
     """The export for this request: finished already, in flight, or queued now."""
     requester = caller.require_user()
-    plan = plan_export(get_track(track_id), hook_start_sec, hook_duration_sec, visual_id, share_url, preset)
-    job, created = exports_data.create_export(export_id_for(plan), plan, requester)
+    share = shares.get_share(ask.share_id) if ask.share_id else None
+    track = get_track(track_of(ask.track_id, share))
+    duration = track.hook_duration_sec if ask.hook_duration_sec is None else ask.hook_duration_sec
+    if ask.hook_start_sec is not None:
+        start = ask.hook_start_sec
+    elif share:
+        start = shares.hook_of(share, track)[0]
+    else:
+        start = track.preview_start_sec
+    if ask.visual_id:
+        require_for(Feature.VISUAL_PAIRING_V1, caller, track.artist_id)
+    if ask.query_visual_id or (share and share.visual_id):
+        require_for(Feature.VISUAL_PAIRING_V2, caller, track.artist_id)
+    choice = shares.pick_visual(
+        track, asked_visual(ask.visual_id, ask.query_visual_id), share.visual_id if share else None
+    )
+    warnings = [f"{SHARED_VISUAL_UNAVAILABLE}: {choice.fallback.message}"] if choice.fallback else []
+    plan = plan_export(track, start, duration, choice.visual, ask.share_url, ask.preset)
+    job, created = exports_data.create_export(export_id_for(plan), plan, requester, warnings)
     if created:
         queue.enqueue_render(job.id)
         return job
+    # The same plan asked for before: the job is shared, so the warning is added to it (once).
+    changed = any([exports_data.add_warning(job.id, warning) for warning in warnings])
     if job.status is ExportStatus.FAILED and exports_data.requeue_failed(job.id):
         queue.enqueue_render(job.id)
         return get_export(job.id)
-    return job
+    return get_export(job.id) if changed else job
+
+
+def track_of(track_id: str | None, share: HookShare | None) -> str:
+    """The track to export: the share's (a trackId given with it must match), else the one given."""
+    if share is None:
+        if not track_id:
+            raise BadRequest("Give trackId or shareId.", code="TRACK_REQUIRED")
+        return track_id
+    if track_id and track_id != share.track_id:
+        raise BadRequest("trackId is not the shared track.", code="SHARE_TRACK_MISMATCH")
+    return share.track_id
+
+
+def asked_visual(body_id: str | None, query_id: str | None) -> str | None:
+    """visualAssetId in the body and ?v= ask for the same thing; two different answers is an error."""
+    if body_id and query_id and body_id != query_id:
+        raise BadRequest(
+            "visualAssetId and ?v= name different visuals; give one.", code="CONFLICTING_VISUAL_IDS"
+        )
+    return body_id or query_id
 
 
 def plan_export(
     track: Track,
     hook_start_sec: float,
     hook_duration_sec: float,
-    visual_id: str | None,
+    visual: Visual | None,
     share_url: str | None,
     preset: Preset,
 ) -> RenderPlan:
     if track.audio_status is not MediaStatus.READY or track.audio is None or track.audio_key is None:
         raise Conflict("The track's audio is not processed yet.", code="AUDIO_NOT_READY")
     check_hook(hook_start_sec, hook_duration_sec, track.audio.duration_sec)
-    visual = _visual_for(track, visual_id)
     artist = users_data.get_user(track.artist_id)
     return RenderPlan(
         renderer_version=RENDERER_VERSION,
@@ -82,17 +138,6 @@ def get_export(export_id: str) -> ExportJob:
     if job is None:
         raise NotFound("No such export.", code="EXPORT_NOT_FOUND")
     return job
-
-
-def _visual_for(track: Track, visual_id: str | None) -> Visual | None:
-    """The requested visual, else the track's active one, else none (the static cover)."""
-    if visual_id is None:
-        active = visuals_data.get_visual(track.active_visual_id) if track.active_visual_id else None
-        return active if active and active.status is MediaStatus.READY else None
-    visual = visual_of_track(visuals_data.get_visual(visual_id), track.id)
-    if visual.status is not MediaStatus.READY:
-        raise Conflict(f"The visual is {visual.status.value}, not READY.", code="VISUAL_NOT_READY")
-    return visual
 
 
 def _attribution(visual: Visual | None) -> str | None:

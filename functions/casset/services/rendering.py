@@ -73,8 +73,6 @@ def render_export(export_id: str) -> RenderOutcome:
         ),
         warnings,
         time.monotonic() - started,
-        # The visual's exports counter counts exports that really show it, not cover fallbacks.
-        count_visual=inputs.visual_path is not None and not any(w.startswith("VISUAL_") for w in warnings),
     )
     return RenderOutcome.DONE
 

@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from casset import keys
+from casset import keys, tags
 from casset.clock import utcnow
 from casset.data import storage
 from casset.data import tracks as tracks_data
@@ -61,11 +61,13 @@ def create_track(
     hook_duration_sec: float | None,
     audio: AudioSource | None,
     cover_upload_key: str | None,
+    tag_texts: list[str] | None = None,
 ) -> TrackWithUpload:
     """Every input is checked before the one write, so a refused request leaves nothing behind."""
     artist = require_artist(users_data.get_user(caller.require_user()))
     hook_duration = HOOK_DEFAULT_SEC if hook_duration_sec is None else hook_duration_sec
     check_hook(preview_start_sec, hook_duration, None)
+    track_tags = tags.normalise_tags(tag_texts or [], tags.TRACK_CATEGORIES)
     track_id = new_id()
     planned_audio = _plan_audio(caller, track_id, audio) if audio else None
     planned_cover = _plan_cover(caller, track_id, cover_upload_key) if cover_upload_key else None
@@ -82,6 +84,7 @@ def create_track(
             cover_key=planned_cover.key if planned_cover else None,
             preview_start_sec=preview_start_sec,
             hook_duration_sec=hook_duration,
+            tags=track_tags,
             created_at=now,
             updated_at=now,
         )
@@ -101,11 +104,14 @@ def update_track(
     preview_start_sec: float | None = None,
     hook_duration_sec: float | None = None,
     cover_upload_key: str | None = None,
+    tag_texts: list[str] | None = None,
 ) -> Track:
     track = owned_track(caller, track_id)
     changes: dict[str, object] = {}
     if title is not None:
         changes["title"] = title
+    if tag_texts is not None:
+        changes["tags"] = set(tags.normalise_tags(tag_texts, tags.TRACK_CATEGORIES)) or None
     if preview_start_sec is not None or hook_duration_sec is not None:
         start = track.preview_start_sec if preview_start_sec is None else preview_start_sec
         duration = track.hook_duration_sec if hook_duration_sec is None else hook_duration_sec

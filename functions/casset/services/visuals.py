@@ -1,15 +1,16 @@
-"""The V1 visual lifecycle: create (PROCESSING), probe (READY/FAILED), list, activate, archive."""
+"""A track's visual library: add (upload or reuse), describe, order, list, activate, archive, suggest."""
 
 from contextlib import suppress
 from dataclasses import dataclass
 
-from casset import keys
+from casset import keys, positions, suggestions, tags
 from casset.clock import utcnow
 from casset.data import storage
 from casset.data import visuals as visuals_data
 from casset.data.pages import decode_cursor, encode_cursor
-from casset.entities import DeclaredMedia, MediaStatus, Visual, VisualKind
-from casset.errors import BadRequest, NotFound
+from casset.entities import DeclaredMedia, MediaStatus, Metrics, Track, Visual, VisualKind
+from casset.errors import BadRequest, Conflict, NotFound
+from casset.flags import Feature, require_for
 from casset.ids import new_id
 from casset.media_types import MediaCategory, media_type
 from casset.rules import (
@@ -17,10 +18,16 @@ from casset.rules import (
     can_see,
     check_can_activate,
     check_can_archive,
+    check_can_reuse,
     visual_of_track,
 )
 from casset.services import uploads
 from casset.services.tracks import get_track, owned_track
+from casset.suggestions import Suggestion
+
+V1, V2 = Feature.VISUAL_PAIRING_V1, Feature.VISUAL_PAIRING_V2
+# How many candidates suggestions rank: the track's library and the artist's most recent uploads.
+SUGGESTION_POOL = 200
 
 
 @dataclass(frozen=True)
@@ -35,23 +42,51 @@ class VisualPage:
     next_cursor: str | None
 
 
+@dataclass(frozen=True)
+class VisualSource:
+    """Where a new visual's media comes from: exactly one of the three."""
+
+    content_type: str | None = None  # a fresh upload: answered with a presigned POST
+    upload_key: str | None = None  # an earlier /api/upload/media upload, copied into place
+    reuse_visual_id: str | None = None  # an earlier visual of the caller's, shared without copying
+
+
+@dataclass(frozen=True)
+class Description:
+    tag_texts: list[str] | None = None
+    bpm_min: int | None = None
+    bpm_max: int | None = None
+
+
 def create_visual(
     caller: Caller,
     track_id: str,
-    content_type: str | None,
-    upload_key: str | None,
+    source: VisualSource,
     declared: DeclaredMedia,
+    description: Description = Description(),
 ) -> VisualWithUpload:
-    """The track's artist adds a visual: PROCESSING until the probe has measured the uploaded file."""
+    """The track's artist adds a visual at the end of the library: PROCESSING until the probe has measured
+    the uploaded file, or READY at once when it reuses one of their earlier uploads."""
     track = owned_track(caller, track_id)
-    if (content_type is None) == (upload_key is None):
-        raise BadRequest("Give either contentType or uploadKey.", code="INVALID_VISUAL_SOURCE")
+    require_for(V1, caller, track.artist_id)
+    described = description != Description()
+    if source.reuse_visual_id or described:
+        require_for(V2, caller, track.artist_id)
+    given = (source.content_type, source.upload_key, source.reuse_visual_id)
+    if sum(value is not None for value in given) != 1:
+        raise BadRequest(
+            "Give exactly one of contentType, uploadKey or reuseVisualId.", code="INVALID_VISUAL_SOURCE"
+        )
+    tag_slugs = tags.normalise_tags(description.tag_texts or [])
+    tags.check_bpm_range(description.bpm_min, description.bpm_max)
+    if source.reuse_visual_id:
+        return VisualWithUpload(_reuse(caller, track, source.reuse_visual_id, description, tag_slugs), None)
     uploads.check_size(declared.size_bytes)
     visual_id = new_id()
-    if upload_key:
-        kind, _ = uploads.adopt(caller, upload_key, MediaCategory.VIDEO)
+    if source.upload_key:
+        kind, _ = uploads.adopt(caller, source.upload_key, MediaCategory.VIDEO)
     else:
-        kind = media_type(content_type or "", expected=MediaCategory.VIDEO)
+        kind = media_type(source.content_type or "", expected=MediaCategory.VIDEO)
     now = utcnow()
     visual = visuals_data.create_visual(
         Visual(
@@ -63,29 +98,112 @@ def create_visual(
             source_key=keys.visual_source(track.id, visual_id, kind),
             content_type=kind.content_type,
             declared=declared,
+            tags=tag_slugs,
+            bpm_min=description.bpm_min,
+            bpm_max=description.bpm_max,
+            position=_next_position(track.id),
             created_at=now,
             updated_at=now,
         )
     )
-    if upload_key:
+    if source.upload_key:
         # The record exists first, so the copy's ObjectCreated event finds it.
-        storage.copy(upload_key, visual.source_key, kind.content_type)
+        storage.copy(source.upload_key, visual.source_key, kind.content_type)
         return VisualWithUpload(visual, None)
     return VisualWithUpload(visual, uploads.target(visual.source_key, kind))
 
 
+def _reuse(
+    caller: Caller, track: Track, original_id: str, description: Description, tag_slugs: list[str]
+) -> Visual:
+    """A new visual on this track sharing an earlier upload's media object and probe figures."""
+    original = check_can_reuse(caller, visuals_data.get_visual(original_id))
+    root_id = original.reused_from or original.id
+    if any(
+        user.track_id == track.id and user.status is not MediaStatus.ARCHIVED
+        for user in visuals_data.sharing_media(original.source_key)
+    ):
+        raise Conflict("This visual is already in the track's library.", code="VISUAL_ALREADY_ON_TRACK")
+    now = utcnow()
+    reused = visuals_data.create_visual(
+        original.model_copy(
+            update={
+                "id": new_id(),
+                "track_id": track.id,
+                "status": MediaStatus.READY,
+                "uploader_user_id": caller.user_id,
+                "is_active": False,
+                "metrics": Metrics(),
+                "archived_from": None,
+                # The original's description unless the request gives its own.
+                "tags": tag_slugs if description.tag_texts is not None else original.tags,
+                "bpm_min": description.bpm_min if description.bpm_min is not None else original.bpm_min,
+                "bpm_max": description.bpm_max if description.bpm_max is not None else original.bpm_max,
+                "position": _next_position(track.id),
+                "reused_from": root_id,
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
+    )
+    _tag_objects(reused, None)  # an archived original's media may have been marked for cold storage
+    return reused
+
+
+def _next_position(track_id: str) -> str:
+    return positions.between(visuals_data.last_position(track_id), None)
+
+
+def describe(caller: Caller, track_id: str, visual_id: str, description: Description) -> Visual:
+    """Set tags and BPM range; what the request leaves out stays as it is."""
+    require_for(V2, caller, owned_track(caller, track_id).artist_id)
+    visual = visual_of_track(visuals_data.get_visual(visual_id), track_id)
+    tag_slugs = visual.tags if description.tag_texts is None else tags.normalise_tags(description.tag_texts)
+    bpm_min = visual.bpm_min if description.bpm_min is None else description.bpm_min
+    bpm_max = visual.bpm_max if description.bpm_max is None else description.bpm_max
+    tags.check_bpm_range(bpm_min, bpm_max)
+    return visuals_data.describe(visual, tag_slugs, bpm_min, bpm_max)
+
+
+def move(caller: Caller, track_id: str, visual_id: str, after_visual_id: str | None) -> Visual:
+    """Place a visual right after another of the same track (None: first). Only the moved visual's
+    position changes, so every other visual keeps its place."""
+    require_for(V2, caller, owned_track(caller, track_id).artist_id)
+    visual = visual_of_track(visuals_data.get_visual(visual_id), track_id)
+    if after_visual_id == visual_id:
+        raise BadRequest("A visual cannot be placed after itself.", code="INVALID_POSITION")
+    before = (
+        visual_of_track(visuals_data.get_visual(after_visual_id), track_id).position
+        if after_visual_id
+        else None
+    )
+    after = visuals_data.position_after(track_id, before, visual.id)
+    return visuals_data.move(visual, positions.between(before, after))
+
+
 def get_visual(caller: Caller, visual_id: str) -> Visual:
     visual = visuals_data.get_visual(visual_id)
-    if visual is None or not can_see(caller, get_track(visual.track_id), visual):
+    track = get_track(visual.track_id) if visual else None
+    if visual is None or track is None or not can_see(caller, track, visual):
         raise NotFound("No such visual.", code="VISUAL_NOT_FOUND")
+    require_for(V1, caller, track.artist_id)
     return visual
 
 
 def list_track_visuals(
-    track_id: str, kind: VisualKind | None, active: bool | None, limit: int, cursor: str | None
+    caller: Caller,
+    track_id: str,
+    kind: VisualKind | None,
+    active: bool | None,
+    limit: int,
+    cursor: str | None,
+    tag_texts: list[str] | None = None,
+    bpm: int | None = None,
 ) -> VisualPage:
-    """What fans see: READY visuals in the artist's order."""
-    get_track(track_id)
+    """What fans see (the switcher): READY visuals in the artist's order, optionally filtered."""
+    require_for(V2, caller, get_track(track_id).artist_id)
+    if bpm is not None:
+        tags.check_bpm_range(bpm, bpm)
     items, position = visuals_data.list_visuals(
         track_id,
         ready_only=True,
@@ -93,21 +211,44 @@ def list_track_visuals(
         after=decode_cursor(cursor) if cursor else None,
         kind=kind,
         active=active,
+        tag_slugs=tags.normalise_tags(tag_texts) if tag_texts else None,
+        bpm=bpm,
     )
     return VisualPage(items, encode_cursor(position) if position else None)
 
 
 def list_studio_visuals(caller: Caller, track_id: str, limit: int, cursor: str | None) -> VisualPage:
-    """What the artist sees: every visual of the track, whatever its status."""
-    owned_track(caller, track_id)
+    """What the artist sees: every visual of the track in their order, whatever its status."""
+    require_for(V1, caller, owned_track(caller, track_id).artist_id)
     items, position = visuals_data.list_visuals(
         track_id, ready_only=False, limit=limit, after=decode_cursor(cursor) if cursor else None
     )
     return VisualPage(items, encode_cursor(position) if position else None)
 
 
+def list_uploads(caller: Caller, limit: int, cursor: str | None) -> VisualPage:
+    """The caller's earlier uploads with processed media, newest first: what "add from library" offers."""
+    require_for(V2, caller, caller.require_user())
+    items, position = visuals_data.uploads_of(
+        caller.require_user(), limit, decode_cursor(cursor) if cursor else None
+    )
+    return VisualPage(items, encode_cursor(position) if position else None)
+
+
+def suggest(caller: Caller, track_id: str, limit: int) -> list[Suggestion]:
+    """Visuals for this track from its own library and the artist's earlier uploads, best match first."""
+    track = owned_track(caller, track_id)
+    require_for(V2, caller, track.artist_id)
+    library, _ = visuals_data.list_visuals(track_id, ready_only=True, limit=SUGGESTION_POOL, after=None)
+    uploads, _ = visuals_data.uploads_of(track.artist_id, SUGGESTION_POOL, None)
+    # One entry per piece of media, preferring the copy already on this track.
+    by_media = {visual.source_key: visual for visual in uploads if visual.status is MediaStatus.READY}
+    by_media |= {visual.source_key: visual for visual in library}
+    return suggestions.rank(track.tags, list(by_media.values()), utcnow(), limit)
+
+
 def set_active(caller: Caller, track_id: str, visual_id: str, active: bool) -> Visual:
-    owned_track(caller, track_id)
+    require_for(V1, caller, owned_track(caller, track_id).artist_id)
     visual = visual_of_track(visuals_data.get_visual(visual_id), track_id)
     if active:
         check_can_activate(visual)
@@ -118,7 +259,7 @@ def set_active(caller: Caller, track_id: str, visual_id: str, active: bool) -> V
 
 
 def archive(caller: Caller, track_id: str, visual_id: str) -> Visual:
-    owned_track(caller, track_id)
+    require_for(V1, caller, owned_track(caller, track_id).artist_id)
     visual = visual_of_track(visuals_data.get_visual(visual_id), track_id)
     check_can_archive(visual)
     visuals_data.archive(visual)
@@ -127,19 +268,25 @@ def archive(caller: Caller, track_id: str, visual_id: str) -> Visual:
 
 
 def unarchive(caller: Caller, track_id: str, visual_id: str) -> Visual:
-    owned_track(caller, track_id)
+    require_for(V1, caller, owned_track(caller, track_id).artist_id)
     visual = visual_of_track(visuals_data.get_visual(visual_id), track_id)
     visuals_data.unarchive(visual)
     _tag_objects(visual, None)
     return _reload(visual_id)
 
 
-def _tag_objects(visual: Visual, tags: dict[str, str] | None) -> None:
-    """Lifecycle rules move archived media to cold storage; no tags puts it back under normal rules."""
+def _tag_objects(visual: Visual, object_tags: dict[str, str] | None) -> None:
+    """Lifecycle rules move archived media to cold storage; no tags puts it back under normal rules.
+    Media shared with another visual still in use stays where it is."""
+    if object_tags and any(
+        user.visual_id != visual.id and user.status is not MediaStatus.ARCHIVED
+        for user in visuals_data.sharing_media(visual.source_key)
+    ):
+        return
     for key in filter(None, (visual.source_key, visual.poster_key)):
         with suppress(NotFound):  # never uploaded: nothing to move
-            if tags:
-                storage.tag(key, tags)
+            if object_tags:
+                storage.tag(key, object_tags)
             else:
                 storage.untag(key)
 

@@ -1,0 +1,1 @@
+"""The metrics aggregator: SQS batches of visual events folded into the visuals' counters."""
