@@ -1,7 +1,8 @@
 """The V2 library over plain HTTP against the local stack: an artist tags a track, uploads visuals, reuses
-one from another track, orders and tags them; a fan pages the switcher and filters it; the artist asks
-for suggestions."""
+one from another track, orders and tags them; a fan pages the switcher, filters it and fires metric
+events; the artist asks for suggestions."""
 
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -60,6 +61,21 @@ def test_an_artist_builds_a_library_and_a_fan_browses_it(stack: Any, tmp_path: P
     refused = fan.call("GET", f"/api/tracks/{track}/visuals?tag=polka")
     assert (refused.status_code, refused.json()["code"]) == (400, "INVALID_TAG")
 
+    # The fan's impressions count once however often the page refreshes; the counter settles shortly.
+    fired = [fan.call("POST", f"/api/visuals/{dusk}/event", {"type": "impression"}) for _ in range(3)]
+    assert [(reply.status_code, reply.json()["counted"]) for reply in fired] == [
+        (202, True),
+        (202, False),
+        (202, False),
+    ]
+    assert artist.call("POST", f"/api/me/visuals/{dusk}/event", {"type": "pairing"}).status_code == 202
+    deadline = time.monotonic() + 30
+    while (metrics := fan.call("GET", f"/api/visuals/{dusk}").json()["metrics"])["pairings"] < 1:
+        assert time.monotonic() < deadline, metrics
+        time.sleep(0.2)
+    assert (metrics["impressions"], metrics["pairings"]) == (1, 1)
+
     suggestions = artist.call("GET", f"/api/tracks/{track}/visuals/suggestions").json()["items"]
     assert [item["visual"]["id"] for item in suggestions][:2] == [reused_id, dusk]
     assert suggestions[0]["reason"].startswith("matched on: dark, lo-fi")
+    assert suggestions[1]["reason"] == "matched on: dark · 1 pairing · new this week"

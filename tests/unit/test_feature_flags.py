@@ -21,8 +21,9 @@ from botocore.response import StreamingBody
 from botocore.stub import Stubber
 
 from casset import flags
+from casset.data.flag_store import REQUIRED_FLAGS, FileStore, LastGoodStore, build_store, validate_document
 from casset.errors import FeatureDisabled, FlagsUnavailable
-from casset.flags import Feature, FileStore, LastGoodStore, validate_document
+from casset.flags import Feature
 from casset.settings import Settings, get_settings
 from infra.local.functions import LambdaContext
 from infra.translate import load_template
@@ -383,7 +384,7 @@ def test_settings_without_a_file_select_the_appconfig_profile() -> None:
             "FEATURE_FLAGS_MAX_AGE_SEC": "45",
         }
     )
-    store = flags.build_store(settings)
+    store = build_store(settings)
     assert isinstance(store.store, AppConfigStore)
     assert (store.store.application, store.store.environment, store.store.name) == (
         "app-id",
@@ -394,7 +395,7 @@ def test_settings_without_a_file_select_the_appconfig_profile() -> None:
     assert store.retry_after_sec == 45
     # A file, when set, wins (make dev and the tests)
     assert isinstance(
-        flags.build_store(settings.model_copy(update={"feature_flags_file": "x.json"})).store, FileStore
+        build_store(settings.model_copy(update={"feature_flags_file": "x.json"})).store, FileStore
     )
 
 
@@ -458,3 +459,7 @@ def test_flag_errors_reach_the_client_as_403_and_503() -> None:
     response = app.resolve(http_event("GET", "/unknown"), CONTEXT)
     assert response["statusCode"] == 503
     assert json.loads(response["body"])["code"] == "FLAGS_UNAVAILABLE"
+
+
+def test_the_store_requires_exactly_the_features_the_code_knows() -> None:
+    assert set(REQUIRED_FLAGS) == {feature.value for feature in Feature}
