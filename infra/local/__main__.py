@@ -159,6 +159,16 @@ PY
   curl -s "${{auth[@]}}" $API/api/me/visuals/$VISUAL/event -d '{{"type":"pairing"}}'
   curl -s $API/api/visuals/$VISUAL                             # metrics: impressions 1, pairings 1
 
+  # 4c. the library (V2): tag the visual and the track (free text is normalised to the allowlist), filter
+  #     the fan switcher, ask for suggestions, share the hook with this visual and open the short link
+  curl -s -X PATCH "${{auth[@]}}" $API/api/tracks/$TRACK/visuals/$VISUAL \\
+       -d '{{"tags":["Lo-Fi","moody","35mm"],"bpmMin":70,"bpmMax":95}}'
+  curl -s -X PATCH "${{auth[@]}}" $API/api/tracks/$TRACK -d '{{"tags":["lofi","dark"]}}'
+  curl -s "$API/api/tracks/$TRACK/visuals?tag=dark&bpm=80"
+  curl -s "${{auth[@]}}" $API/api/tracks/$TRACK/visuals/suggestions   # reason: "matched on: dark, lo-fi · ..."
+  curl -s "${{auth[@]}}" $API/api/shares -d "{{\\"trackId\\":\\"$TRACK\\",\\"visualAssetId\\":\\"$VISUAL\\"}}" > share.json
+  curl -si $(python3 -c 'import json;print(json.load(open("share.json"))["url"])') | grep -i '^location'
+
   # 5. list (anonymous), make it active, archive it
   curl -s $API/api/tracks/$TRACK/visuals
   curl -s -X PATCH "${{auth[@]}}" $API/api/tracks/$TRACK/visuals/$VISUAL/active -d '{{"active":true}}'

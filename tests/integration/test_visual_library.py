@@ -135,6 +135,22 @@ def test_reuse_refuses_other_peoples_unprocessed_and_duplicate_media(
     assert reuse(api, artist.user_id, third.track_id, mine["id"])[1]["code"] == "VISUAL_ALREADY_ON_TRACK"
 
 
+def test_unarchiving_cannot_make_the_same_media_live_twice_on_a_track(
+    api: Api, artist: Artist, media: Media
+) -> None:
+    original = ready_visual(api, artist, media)
+    other = second_track(api, artist)
+    first = reuse(api, artist.user_id, other.track_id, original["id"])[1]["visual"]["id"]
+    api("POST", f"/api/tracks/{other.track_id}/visuals/{first}/archive", user=artist.user_id)
+    second = reuse(api, artist.user_id, other.track_id, original["id"])[1]["visual"]["id"]
+
+    refused = api("POST", f"/api/tracks/{other.track_id}/visuals/{first}/unarchive", user=artist.user_id)
+
+    assert error_code(refused) == (409, "VISUAL_ALREADY_ON_TRACK")
+    assert studio_visual(api, artist.user_id, first)["status"] == "ARCHIVED"
+    assert public_ids(api, other.track_id) == [second]
+
+
 def test_exactly_one_source_is_required(api: Api, artist: Artist, media: Media) -> None:
     mine = ready_visual(api, artist, media)
     path = f"/api/tracks/{artist.track_id}/visuals"
@@ -256,6 +272,17 @@ def test_tags_are_normalised_on_create_and_on_edit(api: Api, artist: Artist, med
     assert set(visual_item(visual["id"])["tags"]["SS"]) == {"chill", "3d"}
     status, cleared, _ = api("PATCH", path, user=artist.user_id, body={"tags": []})
     assert cleared["tags"] == [] and "tags" not in visual_item(visual["id"])
+
+
+def test_null_clears_a_bpm_bound_and_an_absent_field_keeps_it(api: Api, artist: Artist, media: Media) -> None:
+    visual = ready_visual(api, artist, media, tags=["dark"], bpmMin=80, bpmMax=90)
+    path = f"/api/tracks/{artist.track_id}/visuals/{visual['id']}"
+
+    status, body, _ = api("PATCH", path, user=artist.user_id, body={"bpmMin": None})
+
+    assert status == 200, body
+    assert (body["tags"], body["bpmMin"], body["bpmMax"]) == (["dark"], None, 90)
+    assert "bpmMin" not in visual_item(visual["id"]) and visual_item(visual["id"])["bpmMax"] == {"N": "90"}
 
 
 def test_unknown_tags_and_bad_bpm_ranges_are_refused_and_change_nothing(

@@ -168,7 +168,9 @@ def set_active(trackId: str, visualId: str, request: Annotated[SetActiveRequest,
 )
 def describe(trackId: str, visualId: str, request: Annotated[DescribeVisualRequest, Body()]) -> VisualOut:
     description = visuals.Description(request.tags, request.bpm_min, request.bpm_max)
-    return VisualOut.of(visuals.describe(caller(router), trackId, visualId, description))
+    return VisualOut.of(
+        visuals.describe(caller(router), trackId, visualId, description, request.model_fields_set)
+    )
 
 
 @router.put(

@@ -1,5 +1,6 @@
 """A track's visual library: add (upload or reuse), describe, order, list, activate, archive, suggest."""
 
+from collections.abc import Collection
 from contextlib import suppress
 from dataclasses import dataclass
 
@@ -119,11 +120,7 @@ def _reuse(
     """A new visual on this track sharing an earlier upload's media object and probe figures."""
     original = check_can_reuse(caller, visuals_data.get_visual(original_id))
     root_id = original.reused_from or original.id
-    if any(
-        user.track_id == track.id and user.status is not MediaStatus.ARCHIVED
-        for user in visuals_data.sharing_media(original.source_key)
-    ):
-        raise Conflict("This visual is already in the track's library.", code="VISUAL_ALREADY_ON_TRACK")
+    _check_media_not_live_on(track.id, original.source_key)
     now = utcnow()
     reused = visuals_data.create_visual(
         original.model_copy(
@@ -150,17 +147,29 @@ def _reuse(
     return reused
 
 
+def _check_media_not_live_on(track_id: str, source_key: str, except_id: str | None = None) -> None:
+    """The same media is live (not archived) at most once per track."""
+    if any(
+        user.track_id == track_id and user.visual_id != except_id and user.status is not MediaStatus.ARCHIVED
+        for user in visuals_data.sharing_media(source_key)
+    ):
+        raise Conflict("This visual is already in the track's library.", code="VISUAL_ALREADY_ON_TRACK")
+
+
 def _next_position(track_id: str) -> str:
     return positions.between(visuals_data.last_position(track_id), None)
 
 
-def describe(caller: Caller, track_id: str, visual_id: str, description: Description) -> Visual:
-    """Set tags and BPM range; what the request leaves out stays as it is."""
+def describe(
+    caller: Caller, track_id: str, visual_id: str, description: Description, given: Collection[str]
+) -> Visual:
+    """Set tags and BPM range. `given` names the fields the request carried ("tags", "bpm_min",
+    "bpm_max"): each replaces the stored value, null or [] clearing it; what the request leaves out stays."""
     require_for(V2, caller, owned_track(caller, track_id).artist_id)
     visual = visual_of_track(visuals_data.get_visual(visual_id), track_id)
-    tag_slugs = visual.tags if description.tag_texts is None else tags.normalise_tags(description.tag_texts)
-    bpm_min = visual.bpm_min if description.bpm_min is None else description.bpm_min
-    bpm_max = visual.bpm_max if description.bpm_max is None else description.bpm_max
+    tag_slugs = tags.normalise_tags(description.tag_texts or []) if "tags" in given else visual.tags
+    bpm_min = description.bpm_min if "bpm_min" in given else visual.bpm_min
+    bpm_max = description.bpm_max if "bpm_max" in given else visual.bpm_max
     tags.check_bpm_range(bpm_min, bpm_max)
     return visuals_data.describe(visual, tag_slugs, bpm_min, bpm_max)
 
@@ -270,6 +279,8 @@ def archive(caller: Caller, track_id: str, visual_id: str) -> Visual:
 def unarchive(caller: Caller, track_id: str, visual_id: str) -> Visual:
     require_for(V1, caller, owned_track(caller, track_id).artist_id)
     visual = visual_of_track(visuals_data.get_visual(visual_id), track_id)
+    # Its media may have been added to the track again (reuseVisualId) while this copy was archived.
+    _check_media_not_live_on(track_id, visual.source_key, except_id=visual.id)
     visuals_data.unarchive(visual)
     _tag_objects(visual, None)
     return _reload(visual_id)
