@@ -28,6 +28,7 @@ from casset.services.tracks import get_track
 RENDERER_VERSION = "1"
 Preset = Literal["high", "standard", "low"]
 SHARED_VISUAL_UNAVAILABLE = "SHARED_VISUAL_UNAVAILABLE"
+RETRIES_EXHAUSTED = "RENDER_RETRIES_EXHAUSTED"
 
 
 @dataclass(frozen=True)
@@ -130,6 +131,16 @@ def plan_export(
         share_url=share_url,
         attribution_handle=_attribution(visual),
         preset=preset,
+    )
+
+
+def give_up(export_id: str) -> bool:
+    """End a render whose queue message exhausted its deliveries as FAILED (False: it had finished).
+    Asking for the same export again queues it afresh."""
+    return exports_data.fail(
+        export_id,
+        RETRIES_EXHAUSTED,
+        "The render kept failing for a transient reason and was given up; ask for the export again.",
     )
 
 
