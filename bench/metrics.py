@@ -169,6 +169,8 @@ def _plan(events: int, seed: int) -> list[dict[str, Any]]:
     anonymous = [(f"198.51.{i // 250}.{i % 250}", f"Agent/{i % 7}") for i in range(1000)]
     signed_in = [f"fan-{i}" for i in range(200)]
     kinds, weights = zip(*TYPE_MIX, strict=True)
+    # Pairings are accepted from signed-in callers only.
+    anonymous_kinds, anonymous_weights = zip(*[mix for mix in TYPE_MIX if mix[0] != "pairing"], strict=True)
     plan: list[dict[str, Any]] = []
     for _ in range(events):
         draw = rng.random()
@@ -178,7 +180,9 @@ def _plan(events: int, seed: int) -> list[dict[str, Any]]:
             plan.append({"kind": rng.choices(kinds, weights)[0], "user": rng.choice(signed_in)})
         else:
             ip, agent = rng.choice(anonymous)
-            plan.append({"kind": rng.choices(kinds, weights)[0], "ip": ip, "agent": agent})
+            plan.append(
+                {"kind": rng.choices(anonymous_kinds, anonymous_weights)[0], "ip": ip, "agent": agent}
+            )
     return plan
 
 

@@ -137,7 +137,7 @@ class Visual(Entity):
     tags: list[str] = []  # allowlisted slugs (casset.tags)
     bpm_min: int | None = None
     bpm_max: int | None = None
-    position: str = ""  # the artist's order (casset.positions)
+    position: str | None = None  # the artist's order (casset.positions); None: stored before V2, by id
     reused_from: str | None = None  # the visual whose media this one shares, when picked from the library
     created_at: datetime
     updated_at: datetime

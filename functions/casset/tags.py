@@ -146,10 +146,6 @@ def check_bpm_range(bpm_min: int | None, bpm_max: int | None) -> None:
         raise BadRequest("bpmMin must not be above bpmMax.", code="INVALID_BPM_RANGE")
 
 
-def labels(slugs: Iterable[str]) -> list[str]:
-    return [BY_SLUG[slug].label for slug in slugs if slug in BY_SLUG]
-
-
 def ordered(slugs: Iterable[str]) -> list[str]:
     """Known slugs in allowlist order (a stored set has none)."""
     return sorted((slug for slug in slugs if slug in BY_SLUG), key=_ORDER.__getitem__)

@@ -251,3 +251,35 @@ def test_an_activation_gives_up_cleanly_when_the_track_keeps_changing(
     assert (status, body["code"]) == (503, "UNAVAILABLE")
     assert raw_item("VISUALS_TABLE", {"id": b})["isActive"] == {"BOOL": False}
     assert raw_item("VISUALS_TABLE", {"id": a})["isActive"] == {"BOOL": False}
+
+
+def test_concurrent_reuses_of_one_upload_on_one_track_make_one_visual(
+    api: Api, artist: Artist, media: Media, containers: Callable[[int], LambdaContainers], monkeypatch: Any
+) -> None:
+    from casset.data import visuals as visuals_data
+
+    # Given an upload on another of the artist's tracks
+    other_track = api("POST", "/api/tracks", user=artist.user_id, body={"title": "B side"})[1]["track"]["id"]
+    original = add_visual(api, artist.user_id, other_track, media.clip)["id"]
+    # When four requests (tabs, double clicks) add it to the track at the same moment, each past the check
+    lambdas = containers(4)
+    monkeypatch.setattr(visuals_data, "create_visual", lambdas.concurrently(visuals_data.create_visual))
+    replies = run_in_threads(
+        [
+            lambda: lambdas.call(
+                "POST",
+                f"/api/tracks/{artist.track_id}/visuals",
+                user=artist.user_id,
+                body={"reuseVisualId": original},
+            )
+            for _ in range(4)
+        ]
+    )
+    monkeypatch.undo()
+    # Then one visual is made and the others are told it is already there
+    codes = Counter((int(status), body.get("code")) for status, body, _ in replies)
+    assert codes == {(201, None): 1, (409, "VISUAL_ALREADY_ON_TRACK"): 3}, codes
+    page = api(
+        "GET", f"/api/studio/tracks/{artist.track_id}/visuals", user=artist.user_id, query={"limit": "100"}
+    )[1]
+    assert [visual["reusedFrom"] for visual in page["items"]] == [original]

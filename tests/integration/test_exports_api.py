@@ -9,7 +9,7 @@ import av
 import boto3
 import pytest
 
-from tests.conftest import Api
+from tests.conftest import Api, FeatureFlagsFile
 from tests.media_factory import make_audio, make_video
 
 ARTIST = "export-artist"
@@ -118,6 +118,23 @@ def test_any_changed_input_is_a_different_export(api: Api, track: dict, media: d
 def test_without_any_visual_the_cover_treatment_is_rendered(api: Api, track: dict) -> None:
     _, job = _export(api, track["id"])
     job = api("GET", f"/api/exports/{job['id']}", user="a-fan")[1]
+    assert job["status"] == "DONE" and job["visualAssetId"] is None
+
+
+def test_with_visual_pairing_off_for_the_artist_the_active_visual_gives_way_to_the_cover(
+    api: Api, track: dict, media: dict, feature_flags: FeatureFlagsFile
+) -> None:
+    _ready_visual(api, track["id"], media, activate=True)
+    feature_flags.disable("visual_pairing_v1")
+
+    status, queued = _export(api, track["id"])
+
+    assert status == 202, queued
+    item = boto3.client("dynamodb").get_item(
+        TableName=os.environ["EXPORTS_TABLE"], Key={"id": {"S": queued["id"]}}, ConsistentRead=True
+    )["Item"]
+    assert {"visualId", "visualKey"}.isdisjoint(item["plan"]["M"])  # no visual in the plan
+    job = api("GET", f"/api/exports/{queued['id']}", user="a-fan")[1]
     assert job["status"] == "DONE" and job["visualAssetId"] is None
 
 

@@ -45,6 +45,8 @@ def v2_routes(artist: Artist, visual_id: str) -> list[tuple[str, str, dict[str, 
         ("POST", "/api/shares", {"user": user, "body": {"trackId": track, "visualAssetId": visual_id}}),
         ("POST", f"/api/visuals/{visual_id}/event", {"body": {"type": "impression"}}),
         ("POST", f"/api/me/visuals/{visual_id}/event", {"user": user, "body": {"type": "pairing"}}),
+        ("PATCH", f"/api/tracks/{track}", {"user": user, "body": {"tags": ["lofi"]}}),
+        ("POST", "/api/tracks", {"user": user, "body": {"title": "T", "tags": ["lofi"]}}),
     ]
 
 

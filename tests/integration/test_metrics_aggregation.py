@@ -329,7 +329,7 @@ def test_the_local_stack_taps_the_bus_for_developers(api: Api, artist: Artist, m
     from infra.local.provision import tap_queue
 
     visual = add_visual(api, artist.user_id, artist.track_id, media.clip)["id"]
-    accepted = fire(visual, "pairing", ip="198.51.100.250")[1]
+    accepted = fire(visual, "share", ip="198.51.100.250")[1]
     tap_url = boto3.client("sqs").get_queue_url(QueueName=tap_queue(os.environ["METRICS_EVENT_BUS"]))[
         "QueueUrl"
     ]

@@ -30,7 +30,7 @@ Reply = tuple[int, Any, dict[str, str]]
 
 def fire(
     visual_id: str,
-    kind: str = "pairing",
+    kind: str = "share",
     *,
     user: str | None = None,
     ip: str = FAN_IP,
@@ -82,18 +82,19 @@ def pinned_rate_clock(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_an_event_is_accepted_and_counted_once_the_aggregator_settles(
     api: Api, artist: Artist, visual: str
 ) -> None:
-    status, body, _ = fire(visual, "pairing")
+    status, body, _ = fire(visual, "share")
 
     assert status == 202
     assert set(body) == {"eventId", "counted"} and body["counted"] is True
     assert len(body["eventId"]) == 26
-    assert counters(api, artist, visual) == {"impressions": 0, "pairings": 1, "exports": 0, "shares": 0}
+    assert counters(api, artist, visual) == {"impressions": 0, "pairings": 0, "exports": 0, "shares": 1}
 
 
 def test_each_type_adds_to_its_own_counter(api: Api, artist: Artist, visual: str) -> None:
     for kind, times in (("impression", 1), ("pairing", 2), ("export", 3), ("share", 4)):
         for _ in range(times):
-            assert fire(visual, kind, ip=f"198.51.100.{times}")[0] == 202
+            user = fresh("fan-") if kind == "pairing" else None  # pairings come from signed-in callers only
+            assert fire(visual, kind, ip=f"198.51.100.{times}", user=user)[0] == 202
 
     assert counters(api, artist, visual) == {"impressions": 1, "pairings": 2, "exports": 3, "shares": 4}
 
@@ -276,14 +277,14 @@ def test_a_limited_viewer_may_still_fire_at_another_visual_and_others_at_this_on
 ) -> None:
     second = add_visual(api, artist.user_id, artist.track_id, media.clip)["id"]
     settings_env(METRICS_EVENTS_PER_MINUTE="2")
-    fire(visual, "pairing")
-    fire(visual, "pairing")
-    assert fire(visual, "pairing")[0] == 429
+    fire(visual, "share")
+    fire(visual, "share")
+    assert fire(visual, "share")[0] == 429
 
-    assert fire(second, "pairing")[0] == 202
-    assert fire(visual, "pairing", ip="198.51.100.33")[0] == 202
-    assert fire(visual, "pairing", user=fresh("fan-"))[0] == 202
-    assert counters(api, artist, visual)["pairings"] == 4
+    assert fire(second, "share")[0] == 202
+    assert fire(visual, "share", ip="198.51.100.33")[0] == 202
+    assert fire(visual, "share", user=fresh("fan-"))[0] == 202
+    assert counters(api, artist, visual)["shares"] == 4
 
 
 def test_impressions_that_do_not_count_still_spend_the_limit(
@@ -347,9 +348,9 @@ def test_a_visual_that_is_not_ready_takes_no_events_even_from_its_artist(api: Ap
     processing = start_visual(api, artist.user_id, artist.track_id)["visual"]["id"]
 
     for user in (None, artist.user_id):
-        status, answer, _ = fire(processing, "pairing", user=user)
+        status, answer, _ = fire(processing, "share", user=user)
         assert (status, answer["code"]) == (404, "VISUAL_NOT_FOUND")
-    assert counters(api, artist, processing)["pairings"] == 0
+    assert counters(api, artist, processing)["shares"] == 0
 
 
 def test_an_archived_visual_takes_no_events(api: Api, artist: Artist, visual: str) -> None:
@@ -361,3 +362,12 @@ def test_an_archived_visual_takes_no_events(api: Api, artist: Artist, visual: st
 
     assert (status, answer["code"]) == (404, "VISUAL_NOT_FOUND")
     assert counters(api, artist, visual)["shares"] == 1  # what it had keeps
+
+
+def test_a_pairing_counts_only_from_a_signed_in_caller(api: Api, artist: Artist, visual: str) -> None:
+    anonymous = fire(visual, "pairing")
+    signed_in = fire(visual, "pairing", user=fresh("fan-"))
+
+    assert (anonymous[0], anonymous[1]["code"]) == (401, "UNAUTHORIZED")
+    assert signed_in[0] == 202
+    assert counters(api, artist, visual)["pairings"] == 1

@@ -33,7 +33,7 @@ def queued_export() -> str:
         preset="low",
     )
     export_id = new_id()
-    exports_data.create_export(export_id, plan, "a-fan", [])
+    exports_data.create_export(export_id, plan, "a-fan")
     assert exports_data.claim(export_id) is not None  # RENDERING, as a render that then died would leave it
     return export_id
 

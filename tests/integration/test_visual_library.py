@@ -1,8 +1,10 @@
 """V2: a track's visual library through the API handler on moto: reuse an earlier upload, order, tags,
 filters, the fan switcher's pagination while the library changes, and suggestions."""
 
+import os
 from typing import Any
 
+import boto3
 import pytest
 
 from tests.integration.support import (
@@ -139,16 +141,33 @@ def test_unarchiving_cannot_make_the_same_media_live_twice_on_a_track(
     api: Api, artist: Artist, media: Media
 ) -> None:
     original = ready_visual(api, artist, media)
+    api("POST", f"/api/tracks/{artist.track_id}/visuals/{original['id']}/archive", user=artist.user_id)
+    reused = reuse(api, artist.user_id, artist.track_id, original["id"])[1]["visual"]["id"]
+
+    refused = api(
+        "POST", f"/api/tracks/{artist.track_id}/visuals/{original['id']}/unarchive", user=artist.user_id
+    )
+
+    assert error_code(refused) == (409, "VISUAL_ALREADY_ON_TRACK")
+    assert studio_visual(api, artist.user_id, original["id"])["status"] == "ARCHIVED"
+    assert public_ids(api, artist.track_id) == [reused]
+
+
+def test_an_archived_reuse_is_brought_back_by_unarchiving_not_by_reusing_again(
+    api: Api, artist: Artist, media: Media
+) -> None:
+    original = ready_visual(api, artist, media)
     other = second_track(api, artist)
     first = reuse(api, artist.user_id, other.track_id, original["id"])[1]["visual"]["id"]
     api("POST", f"/api/tracks/{other.track_id}/visuals/{first}/archive", user=artist.user_id)
-    second = reuse(api, artist.user_id, other.track_id, original["id"])[1]["visual"]["id"]
 
-    refused = api("POST", f"/api/tracks/{other.track_id}/visuals/{first}/unarchive", user=artist.user_id)
+    status, again = reuse(api, artist.user_id, other.track_id, original["id"])
+    restored = api("POST", f"/api/tracks/{other.track_id}/visuals/{first}/unarchive", user=artist.user_id)
 
-    assert error_code(refused) == (409, "VISUAL_ALREADY_ON_TRACK")
-    assert studio_visual(api, artist.user_id, first)["status"] == "ARCHIVED"
-    assert public_ids(api, other.track_id) == [second]
+    assert (status, again["code"]) == (409, "VISUAL_ALREADY_ON_TRACK")
+    assert "unarchive" in again["message"]
+    assert restored[0] == 200
+    assert public_ids(api, other.track_id) == [first]
 
 
 def test_exactly_one_source_is_required(api: Api, artist: Artist, media: Media) -> None:
@@ -442,3 +461,38 @@ def test_suggestion_limits_are_validated(api: Api, artist: Artist, limit: str) -
         422,
         "VALIDATION_FAILED",
     )
+
+
+# Visuals stored before V2 (no position; the list key was the id)
+
+
+def make_pre_v2(visual_id: str) -> None:
+    boto3.client("dynamodb").update_item(
+        TableName=os.environ["VISUALS_TABLE"],
+        Key={"id": {"S": visual_id}},
+        UpdateExpression="REMOVE #position SET listKey = :id",
+        ExpressionAttributeNames={"#position": "position"},
+        ExpressionAttributeValues={":id": {"S": visual_id}},
+    )
+
+
+def test_a_library_from_before_v2_is_listed_paged_and_reordered(
+    api: Api, artist: Artist, media: Media
+) -> None:
+    old = [ready_visual(api, artist, media)["id"] for _ in range(3)]
+    for visual_id in old:
+        make_pre_v2(visual_id)
+    newer = ready_visual(api, artist, media)["id"]
+
+    first = api("GET", f"/api/tracks/{artist.track_id}/visuals", query={"limit": "2"})[1]
+    rest = api(
+        "GET", f"/api/tracks/{artist.track_id}/visuals", query={"limit": "2", "cursor": first["nextCursor"]}
+    )[1]
+    assert [item["id"] for item in first["items"] + rest["items"]] == [*old, newer]
+    assert api("GET", f"/api/visuals/{old[0]}")[0] == 200
+
+    assert move(api, artist, newer, old[0])[0] == 200
+    assert move(api, artist, old[0], old[2])[0] == 200
+
+    assert public_ids(api, artist.track_id) == [newer, old[1], old[2], old[0]]
+    assert all("position" in visual_item(visual_id) for visual_id in old)

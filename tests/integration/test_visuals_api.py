@@ -285,6 +285,7 @@ def test_a_visual_without_an_uploader_is_hidden_from_fans_until_ready(api: Api, 
             uploader_user_id=None,
             source_key=f"visuals/{artist.track_id}/{visual_id}/source.mp4",
             content_type="video/mp4",
+            position="V",
             created_at=now,
             updated_at=now,
         )

@@ -18,8 +18,9 @@ router = APIGatewayHttpRouter()
     summary="Export the hook as a 1080x1920 video: 202 with a queued job, or 200 with the finished one",
     description="Give trackId, or shareId to export a share (its track, hook start and visual). The visual "
     "is visualAssetId or ?v= (both and different: 400 CONFLICTING_VISUAL_IDS), else the share's, else the "
-    "track's active one. A share whose visual was archived since renders the active visual and the job "
-    "carries a SHARED_VISUAL_UNAVAILABLE warning.",
+    "track's active one. A share whose visual was archived since renders the active visual and this "
+    "answer (not the job, which everyone asking for the same export shares) carries a "
+    "SHARED_VISUAL_UNAVAILABLE warning.",
     tags=["exports"],
     security=SIGNED_IN,
     responses=accepted_response(ExportOut) | WRITE_ERRORS,

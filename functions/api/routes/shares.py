@@ -49,7 +49,7 @@ def create_share(request: Annotated[CreateShareRequest, Body()]) -> Response[Sha
     responses=READ_ERRORS,
 )
 def get_share(shareId: str) -> ResolvedShareOut:
-    resolved = shares.resolve(shareId)
+    resolved = shares.resolve(caller(router), shareId)
     fallback = resolved.fallback
     return ResolvedShareOut(
         id=resolved.share.id,
@@ -73,5 +73,5 @@ def get_share(shareId: str) -> ResolvedShareOut:
     responses={HTTPStatus.FOUND: {"description": "Redirect to the preview page"}, **errors(404)},
 )
 def open_share(shareId: str) -> Response[None]:
-    opened = shares.open_share(shareId)
+    opened = shares.open_share(caller(router), shareId)
     return referral_redirect(opened.redirect_url, opened.click_id, opened.max_age_sec)

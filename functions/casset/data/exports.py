@@ -44,9 +44,7 @@ def get_export(export_id: str) -> ExportJob | None:
     return _to_job(item) if item else None
 
 
-def create_export(
-    export_id: str, plan: RenderPlan, requested_by: str, warnings: list[str] | None = None
-) -> tuple[ExportJob, bool]:
+def create_export(export_id: str, plan: RenderPlan, requested_by: str) -> tuple[ExportJob, bool]:
     """The job for this plan: a new QUEUED one (True), or the one that already exists (False)."""
     ready()
     now = utcnow()
@@ -55,7 +53,6 @@ def create_export(
         plan=PlanAttribute(**plan.model_dump()),
         status=ExportStatus.QUEUED.value,
         progress=0,
-        warnings=list(warnings or []),
         requested_by=requested_by,
         attempts=0,
         created_at=now,
@@ -71,17 +68,8 @@ def create_export(
                 raise
     existing = get_export(export_id)
     if existing is None:  # expired by TTL between the two calls: make it anew
-        return create_export(export_id, plan, requested_by, warnings)
+        return create_export(export_id, plan, requested_by)
     return existing, False
-
-
-def add_warning(export_id: str, warning: str) -> bool:
-    """Append a warning about how the export was asked for (once); False when it is already there."""
-    return _update(
-        export_id,
-        [ExportItem.warnings.set(ExportItem.warnings.append([warning]))],
-        ExportItem.id.exists() & ~ExportItem.warnings.contains(warning),
-    )
 
 
 def requeue_failed(export_id: str) -> bool:
@@ -152,7 +140,6 @@ def complete(
             ExportItem.eta_sec.set(0),
             ExportItem.output_key.set(output_key),
             ExportItem.output.set(OutputAttribute(**output.model_dump())),
-            # Appended: warnings recorded when the export was asked for stay.
             ExportItem.warnings.set(ExportItem.warnings.append(warnings)),
             ExportItem.finished_at.set(utcnow()),
             ExportItem.render_sec.set(round(render_sec, 3)),

@@ -130,11 +130,12 @@ class ReadyVisualsByTrack(GlobalSecondaryIndex["VisualItem"]):
 
 
 class VisualsByUploader(GlobalSecondaryIndex["VisualItem"]):
-    """The artist's earlier uploads, newest first: the library an artist picks a visual to reuse from."""
+    """The artist's earlier uploads, newest first: the library an artist picks a visual to reuse from.
+    Keys only (as first deployed: CloudFormation cannot change an index's projection in place)."""
 
     class Meta:
         index_name = "byUploader"
-        projection = AllProjection()
+        projection = KeysOnlyProjection()
 
     uploader_user_id = UnicodeAttribute(hash_key=True, attr_name="uploaderUserId")
     created_at = UTCDateTimeAttribute(range_key=True, attr_name="createdAt")
@@ -199,7 +200,7 @@ class VisualItem(Model):
     tags = UnicodeSetAttribute(null=True)
     bpm_min = NumberAttribute(attr_name="bpmMin", null=True)
     bpm_max = NumberAttribute(attr_name="bpmMax", null=True)
-    position = UnicodeAttribute()
+    position = UnicodeAttribute(null=True)  # absent on visuals stored before V2 (listKey was the id)
     reused_from = UnicodeAttribute(attr_name="reusedFrom", null=True)
     created_at = UTCDateTimeAttribute(attr_name="createdAt")
     updated_at = UTCDateTimeAttribute(attr_name="updatedAt")

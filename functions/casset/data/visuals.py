@@ -4,6 +4,7 @@ transactions, never by a read-then-write in application code."""
 import random
 import time
 from dataclasses import dataclass
+from itertools import batched
 
 from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 from pynamodb.expressions.condition import Condition
@@ -26,6 +27,7 @@ from casset.entities import DeclaredMedia, MediaStatus, Metrics, VideoInfo, Visu
 from casset.errors import Conflict, NotFound, Unavailable
 
 _MAX_ACTIVATION_ATTEMPTS = 6
+_UPLOADS_PAGE = 25
 _FAILED = "ConditionalCheckFailed"
 
 
@@ -79,6 +81,8 @@ def _to_visual(item: VisualItem) -> Visual:
 
 def create_visual(visual: Visual) -> Visual:
     """Write a new visual as given: PROCESSING from an upload, or READY when it reuses probed media."""
+    if visual.position is None:
+        raise ValueError("a new visual needs its place in the track's order")
     ready()
     item = VisualItem(
         id=visual.id,
@@ -115,6 +119,39 @@ def last_position(track_id: str) -> str | None:
     with translated_errors():
         last = next(iter(VisualItem.by_track.query(track_id, scan_index_forward=False, limit=1)), None)
     return last.position if last else None
+
+
+def place_unpositioned(track_id: str) -> None:
+    """Give visuals stored before V2 (no position; their list key is their id, which sorts before every
+    position) positions ahead of the first positioned visual, keeping their order. Writers racing here
+    compute the same positions, and each write is conditioned on the position still being absent."""
+    ready()
+    with translated_errors():
+        items = iter(VisualItem.by_track.query(track_id, page_size=50))
+        first = next(items, None)
+        if first is None or first.position is not None:
+            return
+        unpositioned = [first]
+        upper = None
+        for item in items:
+            if item.position is not None:
+                upper = item.position
+                break
+            unpositioned.append(item)
+        previous = None
+        for item in unpositioned:
+            previous = positions.between(previous, upper)
+            try:
+                item.update(
+                    actions=[
+                        VisualItem.position.set(previous),
+                        VisualItem.list_key.set(positions.list_key(previous, item.id)),
+                    ],
+                    condition=VisualItem.position.does_not_exist(),
+                )
+            except UpdateError as error:
+                if error.cause_response_code != "ConditionalCheckFailedException":
+                    raise
 
 
 def position_after(track_id: str, position: str | None, moving_id: str) -> str | None:
@@ -165,25 +202,30 @@ def _update_on_track(visual: Visual, actions: list[Action]) -> Visual:
 
 def uploads_of(user_id: str, limit: int, after: Position | None) -> tuple[list[Visual], Position | None]:
     """The user's own uploads that hold probed media (READY, or archived after READY), newest first.
-    Visuals that reuse another upload are left out: each piece of media appears once."""
+    Visuals that reuse another upload are left out: each piece of media appears once.
+
+    The byUploader index holds keys only, so each page of keys is fetched with one BatchGetItem."""
     ready()
     start = (
         {"id": {"S": after.item_id}, "uploaderUserId": {"S": user_id}, "createdAt": {"S": after.sort_key}}
         if after
         else None
     )
+    found: list[Visual] = []
     with translated_errors():
-        found = [
-            _to_visual(item)
-            for item in VisualItem.by_uploader.query(
-                user_id,
-                scan_index_forward=False,
-                filter_condition=VisualItem.reused_from.does_not_exist() & VisualItem.media.exists(),
-                limit=limit + 1,
-                last_evaluated_key=start,
-                page_size=max(limit + 1, 25),
-            )
-        ]
+        keys = VisualItem.by_uploader.query(
+            user_id, scan_index_forward=False, last_evaluated_key=start, page_size=_UPLOADS_PAGE
+        )
+        for chunk in batched((key.id for key in keys), _UPLOADS_PAGE):
+            items = {item.id: item for item in VisualItem.batch_get(chunk)}
+            found += [
+                _to_visual(items[visual_id])
+                for visual_id in chunk
+                if visual_id in items and items[visual_id].reused_from is None and items[visual_id].media
+            ]
+            # One extra item tells whether another page exists.
+            if len(found) > limit:
+                break
     page = found[:limit]
     more = len(found) > limit and page
     return page, Position(VisualItem.created_at.serialize(page[-1].created_at), page[-1].id) if more else None
@@ -250,19 +292,18 @@ def list_visuals(
         condition = part if condition is None else condition & part
     with translated_errors():
         # One extra item tells whether another page exists without handing out an empty last page.
-        found = [
-            _to_visual(item)
-            for item in index.query(
+        found = list(
+            index.query(
                 track_id,
                 filter_condition=condition,
                 limit=limit + 1,
                 last_evaluated_key=start,
                 page_size=max(limit + 1, 25),
             )
-        ]
+        )
     page = found[:limit]
     more = len(found) > limit and page
-    return page, Position(positions.list_key(page[-1].position, page[-1].id), page[-1].id) if more else None
+    return [_to_visual(item) for item in page], Position(page[-1].list_key, page[-1].id) if more else None
 
 
 def record_probe(visual: Visual, media: VideoInfo, poster_key: str) -> bool:

@@ -33,11 +33,11 @@ RETRIES_EXHAUSTED = "RENDER_RETRIES_EXHAUSTED"
 
 @dataclass(frozen=True)
 class ExportAsk:
-    """What a client asked for. With a share, the track and hook start default to the share's."""
+    """What a client asked for. With a share, the track and hook default to the share's."""
 
     track_id: str | None = None
     hook_start_sec: float | None = None  # else the share's, else the track's previewStartSec
-    hook_duration_sec: float | None = None  # else the track's hookDurationSec
+    hook_duration_sec: float | None = None  # else the share's, else the track's hookDurationSec
     visual_id: str | None = None  # the body's visualAssetId
     query_visual_id: str | None = None  # ?v= from a share URL
     share_id: str | None = None
@@ -51,36 +51,38 @@ def export_id_for(plan: RenderPlan) -> str:
 
 
 def request_export(caller: Caller, ask: ExportAsk) -> ExportJob:
-    """The export for this request: finished already, in flight, or queued now."""
+    """The export for this request: finished already, in flight, or queued now. A share whose visual
+    fell back adds a warning to this answer only: the job is shared by everyone asking for its plan."""
     requester = caller.require_user()
-    share = shares.get_share(ask.share_id) if ask.share_id else None
-    track = get_track(track_of(ask.track_id, share))
-    duration = track.hook_duration_sec if ask.hook_duration_sec is None else ask.hook_duration_sec
+    stored_share = shares.get_share(ask.share_id) if ask.share_id else None
+    track = get_track(track_of(ask.track_id, stored_share))
+    share = shares.as_shown(caller, stored_share, track) if stored_share else None
+    if share:
+        start, duration = shares.hook_of(share, track)
+    else:
+        start, duration = track.preview_start_sec, track.hook_duration_sec
     if ask.hook_start_sec is not None:
         start = ask.hook_start_sec
-    elif share:
-        start = shares.hook_of(share, track)[0]
-    else:
-        start = track.preview_start_sec
+    if ask.hook_duration_sec is not None:
+        duration = ask.hook_duration_sec
     if ask.visual_id:
         require_for(Feature.VISUAL_PAIRING_V1, caller, track.artist_id)
-    if ask.query_visual_id or (share and share.visual_id):
+    if ask.query_visual_id:
         require_for(Feature.VISUAL_PAIRING_V2, caller, track.artist_id)
     choice = shares.pick_visual(
-        track, asked_visual(ask.visual_id, ask.query_visual_id), share.visual_id if share else None
+        caller, track, asked_visual(ask.visual_id, ask.query_visual_id), share.visual_id if share else None
     )
-    warnings = [f"{SHARED_VISUAL_UNAVAILABLE}: {choice.fallback.message}"] if choice.fallback else []
     plan = plan_export(track, start, duration, choice.visual, ask.share_url, ask.preset)
-    job, created = exports_data.create_export(export_id_for(plan), plan, requester, warnings)
+    job, created = exports_data.create_export(export_id_for(plan), plan, requester)
     if created:
         queue.enqueue_render(job.id)
-        return job
-    # The same plan asked for before: the job is shared, so the warning is added to it (once).
-    changed = any([exports_data.add_warning(job.id, warning) for warning in warnings])
-    if job.status is ExportStatus.FAILED and exports_data.requeue_failed(job.id):
+    elif job.status is ExportStatus.FAILED and exports_data.requeue_failed(job.id):
         queue.enqueue_render(job.id)
-        return get_export(job.id)
-    return get_export(job.id) if changed else job
+        job = get_export(job.id)
+    if choice.fallback is None:
+        return job
+    warning = f"{SHARED_VISUAL_UNAVAILABLE}: {choice.fallback.message}"
+    return job.model_copy(update={"warnings": [*job.warnings, warning]})
 
 
 def track_of(track_id: str | None, share: HookShare | None) -> str:

@@ -57,6 +57,9 @@ def record_event(
     accepted (and reaches analytics) but does not count."""
     settings = get_settings()
     # Events count only on visuals everyone may see (READY), whoever fires them.
+    if event_type is VisualEventType.PAIRING:
+        # Pairings rank suggestions: only a signed-in caller's count, never an anonymous (forgeable) viewer's.
+        caller.require_user()
     visual = visuals.get_visual(Caller(), visual_id)
     require_for(Feature.VISUAL_PAIRING_V2, caller, get_track(visual.track_id).artist_id)
     now = utcnow()

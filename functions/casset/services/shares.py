@@ -3,8 +3,9 @@
 Opening it lands on the preview page with that visual and sets the sharer's referral cookie, exactly as
 /r/{code} does; an export can start from it. Which visual a share (or an export) shows is decided here, in
 one place: an explicitly asked visual must be READY; a shared one that was archived since falls back to
-the track's active visual and says so. Nothing here counts shares: the metrics pipeline counts the
-client's `share` events."""
+the track's active visual and says so. While visual_pairing_v2 is off for the track's artist a share shows
+as if it carried no visual; while visual_pairing_v1 is off the cover stands in for the active visual.
+Nothing here counts shares: the metrics pipeline counts the client's `share` events."""
 
 import secrets
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from casset.data import users as users_data
 from casset.data import visuals as visuals_data
 from casset.entities import HookShare, MediaStatus, Track, User, Visual
 from casset.errors import Conflict, NotFound
-from casset.flags import Feature, require_for
+from casset.flags import Feature, is_enabled, require_for
 from casset.rules import Caller, check_hook, fit_hook, visual_of_track
 from casset.services import referrals
 from casset.services.tracks import get_track
@@ -142,12 +143,26 @@ def hook_of(share: HookShare, track: Track) -> tuple[float, float]:
 # Use cases
 
 
-def active_visual(track: Track) -> Visual | None:
-    active = visuals_data.get_visual(track.active_visual_id) if track.active_visual_id else None
+def enabled_for(feature: Feature, caller: Caller, track: Track) -> bool:
+    return is_enabled(feature, artist_id=track.artist_id, user_id=caller.user_id, groups=caller.groups)
+
+
+def as_shown(caller: Caller, share: HookShare, track: Track) -> HookShare:
+    """The share without its visual while visual_pairing_v2 is off for the track's artist."""
+    if share.visual_id is None or enabled_for(Feature.VISUAL_PAIRING_V2, caller, track):
+        return share
+    return share.model_copy(update={"visual_id": None})
+
+
+def active_visual(caller: Caller, track: Track) -> Visual | None:
+    """The track's READY active visual; none while visual_pairing_v1 is off for its artist."""
+    if not track.active_visual_id or not enabled_for(Feature.VISUAL_PAIRING_V1, caller, track):
+        return None
+    active = visuals_data.get_visual(track.active_visual_id)
     return active if active and active.status is MediaStatus.READY else None
 
 
-def pick_visual(track: Track, asked_id: str | None, shared_id: str | None) -> VisualChoice:
+def pick_visual(caller: Caller, track: Track, asked_id: str | None, shared_id: str | None) -> VisualChoice:
     """The visual to show: the asked one (strict), else the shared one (falling back to the active one
     when it is no longer READY), else the track's active visual, else none."""
     if asked_id:
@@ -156,9 +171,9 @@ def pick_visual(track: Track, asked_id: str | None, shared_id: str | None) -> Vi
         shared = visuals_data.get_visual(shared_id)
         if shared and shared.track_id == track.id and shared.status is MediaStatus.READY:
             return VisualChoice(shared)
-        shown = active_visual(track)
+        shown = active_visual(caller, track)
         return VisualChoice(shown, unavailable(shared_id, shared, shown))
-    return VisualChoice(active_visual(track))
+    return VisualChoice(active_visual(caller, track))
 
 
 def create_share(
@@ -203,11 +218,12 @@ def get_share(share_id: str) -> HookShare:
     return share
 
 
-def resolve(share_id: str) -> ResolvedShare:
-    share = get_share(share_id)
-    track = get_track(share.track_id)
+def resolve(caller: Caller, share_id: str) -> ResolvedShare:
+    stored = get_share(share_id)
+    track = get_track(stored.track_id)
+    share = as_shown(caller, stored, track)
     start, duration = hook_of(share, track)
-    choice = pick_visual(track, None, share.visual_id)
+    choice = pick_visual(caller, track, None, share.visual_id)
     shown = choice.visual.id if choice.visual else None
     return ResolvedShare(
         share=share,
@@ -220,9 +236,9 @@ def resolve(share_id: str) -> ResolvedShare:
     )
 
 
-def open_share(share_id: str) -> OpenedShare:
+def open_share(caller: Caller, share_id: str) -> OpenedShare:
     """Where /s/{id} sends the browser, and the sharer's referral click, recorded as /r/{code} records it."""
-    resolved = resolve(share_id)
+    resolved = resolve(caller, share_id)
     code = resolved.share.referral_code
     opened = referrals.open_link(code) if code else None
     if opened is None or opened.click_id is None:

@@ -9,6 +9,7 @@ from casset.data import tracks as tracks_data
 from casset.data import users as users_data
 from casset.entities import MediaStatus, Track, TrackReward
 from casset.errors import BadRequest, NotFound
+from casset.flags import Feature, require_for
 from casset.ids import new_id
 from casset.media_types import MediaCategory, MediaType, media_type
 from casset.rules import (
@@ -67,6 +68,8 @@ def create_track(
     artist = require_artist(users_data.get_user(caller.require_user()))
     hook_duration = HOOK_DEFAULT_SEC if hook_duration_sec is None else hook_duration_sec
     check_hook(preview_start_sec, hook_duration, None)
+    if tag_texts:
+        require_for(Feature.VISUAL_PAIRING_V2, caller, artist.id)
     track_tags = tags.normalise_tags(tag_texts or [], tags.TRACK_CATEGORIES)
     track_id = new_id()
     planned_audio = _plan_audio(caller, track_id, audio) if audio else None
@@ -111,6 +114,7 @@ def update_track(
     if title is not None:
         changes["title"] = title
     if tag_texts is not None:
+        require_for(Feature.VISUAL_PAIRING_V2, caller, track.artist_id)
         changes["tags"] = set(tags.normalise_tags(tag_texts, tags.TRACK_CATEGORIES)) or None
     if preview_start_sec is not None or hook_duration_sec is not None:
         start = track.preview_start_sec if preview_start_sec is None else preview_start_sec

@@ -12,7 +12,7 @@ from casset.data.pages import decode_cursor, encode_cursor
 from casset.entities import DeclaredMedia, MediaStatus, Metrics, Track, Visual, VisualKind
 from casset.errors import BadRequest, Conflict, NotFound
 from casset.flags import Feature, require_for
-from casset.ids import new_id
+from casset.ids import derived_id, new_id
 from casset.media_types import MediaCategory, media_type
 from casset.rules import (
     Caller,
@@ -122,29 +122,35 @@ def _reuse(
     root_id = original.reused_from or original.id
     _check_media_not_live_on(track.id, original.source_key)
     now = utcnow()
-    reused = visuals_data.create_visual(
-        original.model_copy(
-            update={
-                "id": new_id(),
-                "track_id": track.id,
-                "status": MediaStatus.READY,
-                "uploader_user_id": caller.user_id,
-                "is_active": False,
-                "metrics": Metrics(),
-                "archived_from": None,
-                # The original's description unless the request gives its own.
-                "tags": tag_slugs if description.tag_texts is not None else original.tags,
-                "bpm_min": description.bpm_min if description.bpm_min is not None else original.bpm_min,
-                "bpm_max": description.bpm_max if description.bpm_max is not None else original.bpm_max,
-                "position": _next_position(track.id),
-                "reused_from": root_id,
-                "created_at": now,
-                "updated_at": now,
-            }
-        )
+    reused = original.model_copy(
+        update={
+            # One id per (track, media): a second reuse racing this one, or a double click, collides.
+            "id": derived_id("reuse", track.id, original.source_key),
+            "track_id": track.id,
+            "status": MediaStatus.READY,
+            "uploader_user_id": caller.user_id,
+            "is_active": False,
+            "metrics": Metrics(),
+            "archived_from": None,
+            # The original's description unless the request gives its own.
+            "tags": tag_slugs if description.tag_texts is not None else original.tags,
+            "bpm_min": description.bpm_min if description.bpm_min is not None else original.bpm_min,
+            "bpm_max": description.bpm_max if description.bpm_max is not None else original.bpm_max,
+            "position": _next_position(track.id),
+            "reused_from": root_id,
+            "created_at": now,
+            "updated_at": now,
+        }
     )
-    _tag_objects(reused, None)  # an archived original's media may have been marked for cold storage
-    return reused
+    try:
+        created = visuals_data.create_visual(reused)
+    except Conflict as error:
+        raise Conflict(
+            "This media is already in the track's library (unarchive it if it was archived).",
+            code="VISUAL_ALREADY_ON_TRACK",
+        ) from error
+    _tag_objects(created, None)  # an archived original's media may have been marked for cold storage
+    return created
 
 
 def _check_media_not_live_on(track_id: str, source_key: str, except_id: str | None = None) -> None:
@@ -181,6 +187,7 @@ def move(caller: Caller, track_id: str, visual_id: str, after_visual_id: str | N
     visual = visual_of_track(visuals_data.get_visual(visual_id), track_id)
     if after_visual_id == visual_id:
         raise BadRequest("A visual cannot be placed after itself.", code="INVALID_POSITION")
+    visuals_data.place_unpositioned(track_id)  # a library started before V2 gets positions first
     before = (
         visual_of_track(visuals_data.get_visual(after_visual_id), track_id).position
         if after_visual_id
