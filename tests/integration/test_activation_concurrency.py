@@ -283,3 +283,68 @@ def test_concurrent_reuses_of_one_upload_on_one_track_make_one_visual(
         "GET", f"/api/studio/tracks/{artist.track_id}/visuals", user=artist.user_id, query={"limit": "100"}
     )[1]
     assert [visual["reusedFrom"] for visual in page["items"]] == [original]
+
+
+def test_paging_while_visuals_arrive_concurrently_never_repeats_or_skips(
+    api: Api, artist: Artist, media: Media, atomic_aws_requests: None
+) -> None:
+    from datetime import UTC, datetime
+
+    from casset import positions
+    from casset.data import visuals as visuals_data
+    from casset.entities import MediaStatus, VideoInfo, VisualKind
+    from casset.ids import new_id
+    from casset.rules import Caller
+    from casset.services import visuals
+
+    # Given a library of ten READY visuals
+    template = visuals_data.get_visual(add_visual(api, artist.user_id, artist.track_id, media.clip)["id"])
+    assert template is not None and isinstance(template.media, VideoInfo)
+
+    def arrive() -> str:
+        """A READY visual appended the way the service appends (after the current last position)."""
+        now = datetime.now(UTC)
+        visual = template.model_copy(
+            update={
+                "id": new_id(),
+                "status": MediaStatus.READY,
+                "kind": VisualKind.ARTIST,
+                "position": positions.between(visuals_data.last_position(artist.track_id), None),
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
+        return visuals_data.create_visual(visual).id
+
+    initial = [template.id, *(arrive() for _ in range(9))]
+    arrived: list[str] = []
+    done = threading.Event()
+
+    def keep_arriving() -> None:
+        while not done.is_set() and len(arrived) < 40:
+            arrived.append(arrive())
+
+    def page_through() -> list[str]:
+        seen: list[str] = []
+        cursor = None
+        while True:
+            page = visuals.list_track_visuals(Caller(), artist.track_id, None, None, 3, cursor)
+            seen += [visual.id for visual in page.items]
+            if page.next_cursor is None or len(seen) > 200:
+                return seen
+            cursor = page.next_cursor
+
+    # When a fan pages through (three at a time) while new visuals keep arriving
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        writer = pool.submit(keep_arriving)
+        seen = pool.submit(page_through).result(timeout=120)
+        done.set()
+        writer.result(timeout=60)
+
+    # Then no visual is served twice, every visual that was there is served, in the library's order
+    assert len(seen) == len(set(seen))
+    assert seen[: len(initial)] == initial
+    assert set(seen) <= set(initial) | set(arrived)
+    order = initial + arrived
+    assert seen == sorted(seen, key=order.index)
+    assert len(arrived) > 0
