@@ -31,7 +31,6 @@ from casset.metric_rules import (
 )
 from casset.rules import Caller
 from casset.services import visuals
-from casset.services.tracks import get_track
 from casset.settings import get_settings
 
 logger = Logger(child=True)
@@ -56,12 +55,12 @@ def record_event(
     """Validate, rate-limit and queue one event. A repeated impression within the window is still
     accepted (and reaches analytics) but does not count."""
     settings = get_settings()
-    # Events count only on visuals everyone may see (READY), whoever fires them.
     if event_type is VisualEventType.PAIRING:
         # Pairings rank suggestions: only a signed-in caller's count, never an anonymous (forgeable) viewer's.
         caller.require_user()
-    visual = visuals.get_visual(Caller(), visual_id)
-    require_for(Feature.VISUAL_PAIRING_V2, caller, get_track(visual.track_id).artist_id)
+    # Events count only on visuals everyone may see (READY), whoever fires them.
+    visual, track = visuals.get_visual_and_track(Caller(), visual_id)
+    require_for(Feature.VISUAL_PAIRING_V2, caller, track.artist_id)
     now = utcnow()
     salt = "" if caller.user_id else metrics_data.viewer_salt(salt_day(now))
     viewer = viewer_of(caller.user_id, source_ip, user_agent, salt)

@@ -198,12 +198,19 @@ def move(caller: Caller, track_id: str, visual_id: str, after_visual_id: str | N
 
 
 def get_visual(caller: Caller, visual_id: str) -> Visual:
+    return get_visual_and_track(caller, visual_id)[0]
+
+
+def get_visual_and_track(caller: Caller, visual_id: str) -> tuple[Visual, Track]:
+    """A visual the caller may see, with its track (whose artist the feature flags are asked about)."""
     visual = visuals_data.get_visual(visual_id)
-    track = get_track(visual.track_id) if visual else None
-    if visual is None or track is None or not can_see(caller, track, visual):
+    if visual is None:
+        raise NotFound("No such visual.", code="VISUAL_NOT_FOUND")
+    track = get_track(visual.track_id)
+    if not can_see(caller, track, visual):
         raise NotFound("No such visual.", code="VISUAL_NOT_FOUND")
     require_for(V1, caller, track.artist_id)
-    return visual
+    return visual, track
 
 
 def list_track_visuals(
