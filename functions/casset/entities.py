@@ -257,6 +257,7 @@ class PaymentFacts(Entity):
     disputed: bool = False
     dispute_id: str | None = None
     disputed_at: datetime | None = None
+    dispute_status: str | None = None  # how the dispute closed: "won", "lost", "warning_closed", ...
     paid_out_by: str | None = None  # the Stripe payout that carried the artist's share
 
 

@@ -221,6 +221,12 @@ EFFECT_GRANT = "grant"  # activity "@fan collected", the artist's notification, 
 EFFECT_REFERRAL = "referral"  # the ReferralAttribution and the referrer's credit
 EFFECT_REFUND = "refund"  # reversing ledger entries for the earning (and the referral credit)
 EFFECT_DISPUTE = "dispute"  # the artist is told
+EFFECT_DISPUTE_CLOSED = "dispute-closed"  # the artist is told how it ended (a lost one cancels the reward)
+
+# Stripe's closed dispute statuses: "won", and "warning_closed" (an inquiry that closed without a
+# chargeback) release what the dispute froze; "lost" sends the money back to the buyer.
+DISPUTE_RELEASED = frozenset({"won", "warning_closed"})
+DISPUTE_LOST = "lost"
 
 
 @dataclass(frozen=True)
@@ -243,6 +249,16 @@ class PurchaseOutcome:
 
 def fully_refunded(facts: PaymentFacts) -> bool:
     return facts.amount is not None and facts.amount > 0 and facts.amount_refunded >= facts.amount
+
+
+def dispute_open(facts: PaymentFacts) -> bool:
+    """Disputed and not closed in the seller's favour. A lost dispute (or a closed status we do not know)
+    keeps what the dispute froze: access off, payout held (reversing the transfer is not automated)."""
+    return facts.disputed and facts.dispute_status not in DISPUTE_RELEASED
+
+
+def dispute_lost(facts: PaymentFacts) -> bool:
+    return facts.disputed and facts.dispute_status == DISPUTE_LOST
 
 
 def referral_of(facts: PaymentFacts, window_days: int, credit_bps: int) -> ReferralDecision | None:
@@ -269,11 +285,12 @@ def settle_purchase(
     facts: PaymentFacts, applied: frozenset[str], *, window_days: int, credit_bps: int
 ) -> PurchaseOutcome:
     refunded = fully_refunded(facts)
+    disputed = dispute_open(facts)
     if not facts.succeeded:
         return PurchaseOutcome(PurchaseState.PENDING, None, None, None, (), None)
     if refunded:
         state = PurchaseState.REFUNDED
-    elif facts.disputed:
+    elif disputed:
         state = PurchaseState.DISPUTED
     else:
         state = PurchaseState.GRANTED
@@ -281,7 +298,7 @@ def settle_purchase(
         payout = PayoutState.SETTLED
     elif refunded:
         payout = PayoutState.CANCELLED
-    elif facts.disputed:
+    elif disputed:
         payout = PayoutState.FROZEN
     else:
         payout = PayoutState.PENDING
@@ -290,9 +307,9 @@ def settle_purchase(
     if referral:
         reward = (
             RewardState.CANCELLED
-            if refunded
+            if refunded or dispute_lost(facts)
             else RewardState.FROZEN
-            if facts.disputed
+            if disputed
             else RewardState.PENDING
         )
     wanted = [EFFECT_GRANT]
@@ -302,6 +319,8 @@ def settle_purchase(
         wanted.append(EFFECT_REFUND)
     if facts.disputed:
         wanted.append(EFFECT_DISPUTE)
+        if facts.dispute_status:
+            wanted.append(EFFECT_DISPUTE_CLOSED)
     share = (facts.amount or 0) - (facts.application_fee or 0)
     return PurchaseOutcome(
         state, payout, reward, referral, tuple(effect for effect in wanted if effect not in applied), share

@@ -50,7 +50,12 @@ API_KEY = LOCAL_SECRETS["STRIPE_API_KEY_PARAMETER"]
 PUBLISHABLE_KEY = LOCAL_PARAMETERS["StripePublishableKey"]
 PLATFORM_WEBHOOK_SECRET = LOCAL_SECRETS["STRIPE_WEBHOOK_SECRET_PARAMETER"]
 CONNECT_WEBHOOK_SECRET = LOCAL_SECRETS["STRIPE_CONNECT_WEBHOOK_SECRET_PARAMETER"]
-PLATFORM_EVENTS = ["payment_intent.succeeded", "charge.refunded", "charge.dispute.created"]
+PLATFORM_EVENTS = [
+    "payment_intent.succeeded",
+    "charge.refunded",
+    "charge.dispute.created",
+    "charge.dispute.closed",
+]
 CONNECT_EVENTS = ["account.updated", "payout.paid"]
 logger = logging.getLogger("casset.stripe")
 

@@ -226,22 +226,30 @@ def refund(fake: StripeFake, payment_intent_id: str, amount: int | None = None) 
 
 
 def dispute_event(succeeded: dict[str, Any]) -> dict[str, Any]:
+    return event("charge.dispute.created", _dispute(succeeded, "needs_response"))
+
+
+def dispute_closed_event(succeeded: dict[str, Any], status: str) -> dict[str, Any]:
+    """charge.dispute.closed for the same dispute as dispute_event's: "won", "lost", "warning_closed"."""
+    return event("charge.dispute.closed", _dispute(succeeded, status))
+
+
+def _dispute(succeeded: dict[str, Any], status: str) -> dict[str, Any]:
+    # One dispute per charge, as Stripe does: the same id and creation time in its created and closed events.
     intent = succeeded["data"]["object"]
     charge = intent["latest_charge"]
     charge_id = charge["id"] if isinstance(charge, dict) else charge
-    return event(
-        "charge.dispute.created",
-        {
-            "id": f"dp_{uuid.uuid4().hex[:16]}",
-            "object": "dispute",
-            "amount": intent["amount"],
-            "currency": intent["currency"],
-            "charge": charge_id,
-            "payment_intent": intent["id"],
-            "reason": "fraudulent",
-            "status": "needs_response",
-        },
-    )
+    return {
+        "id": f"dp_{charge_id.removeprefix('ch_')}",
+        "object": "dispute",
+        "amount": intent["amount"],
+        "currency": intent["currency"],
+        "charge": charge_id,
+        "payment_intent": intent["id"],
+        "reason": "fraudulent",
+        "status": status,
+        "created": int(succeeded["created"]),
+    }
 
 
 def purchase(payment_intent_id: str) -> dict[str, Any] | None:

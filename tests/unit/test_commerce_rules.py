@@ -11,9 +11,11 @@ from casset.entities import Money, PaymentFacts, PayoutState, PurchaseState, Rew
 from casset.errors import BadRequest
 from casset.rules import (
     EFFECT_DISPUTE,
+    EFFECT_DISPUTE_CLOSED,
     EFFECT_GRANT,
     EFFECT_REFERRAL,
     EFFECT_REFUND,
+    PurchaseOutcome,
     check_price,
     platform_fee,
     referral_credit,
@@ -111,7 +113,7 @@ SUCCEEDED = {
 }
 
 
-def _settle(facts: PaymentFacts, applied: frozenset[str] = frozenset()):  # type: ignore[no-untyped-def]
+def _settle(facts: PaymentFacts, applied: frozenset[str] = frozenset()) -> PurchaseOutcome:
     return settle_purchase(facts, applied, window_days=30, credit_bps=500)
 
 
@@ -150,6 +152,53 @@ def test_applied_effects_are_not_due_again() -> None:
     assert outcome.effects_due == (EFFECT_DISPUTE,)
 
 
+@pytest.mark.parametrize("status", ["won", "warning_closed"])
+def test_a_dispute_closed_in_the_sellers_favour_restores_access_payout_and_reward(status: str) -> None:
+    applied = frozenset({EFFECT_GRANT, EFFECT_REFERRAL, EFFECT_DISPUTE})
+    outcome = _settle(_facts(**SUCCEEDED, disputed=True, dispute_status=status), applied)
+    assert (outcome.state, outcome.payout_state, outcome.reward_state) == (
+        PurchaseState.GRANTED,
+        PayoutState.PENDING,
+        RewardState.PENDING,
+    )
+    assert outcome.effects_due == (EFFECT_DISPUTE_CLOSED,)
+    paid_out = _settle(_facts(**SUCCEEDED, disputed=True, dispute_status=status, paid_out_by="po_1"))
+    assert paid_out.payout_state is PayoutState.SETTLED
+    refunded = _settle(_facts(**SUCCEEDED, disputed=True, dispute_status=status, amount_refunded=1000))
+    assert (refunded.state, refunded.payout_state, refunded.reward_state) == (
+        PurchaseState.REFUNDED,
+        PayoutState.CANCELLED,
+        RewardState.CANCELLED,
+    )
+
+
+def test_a_lost_dispute_keeps_access_off_and_the_payout_frozen_and_cancels_the_reward() -> None:
+    applied = frozenset({EFFECT_GRANT, EFFECT_REFERRAL, EFFECT_DISPUTE})
+    outcome = _settle(_facts(**SUCCEEDED, disputed=True, dispute_status="lost"), applied)
+    assert (outcome.state, outcome.payout_state, outcome.reward_state) == (
+        PurchaseState.DISPUTED,
+        PayoutState.FROZEN,
+        RewardState.CANCELLED,
+    )
+    assert outcome.effects_due == (EFFECT_DISPUTE_CLOSED,)
+
+
+def test_an_unknown_closed_status_keeps_the_dispute_open() -> None:
+    outcome = _settle(_facts(**SUCCEEDED, disputed=True, dispute_status="prevented"))
+    assert (outcome.state, outcome.payout_state, outcome.reward_state) == (
+        PurchaseState.DISPUTED,
+        PayoutState.FROZEN,
+        RewardState.FROZEN,
+    )
+    assert outcome.effects_due == (EFFECT_GRANT, EFFECT_REFERRAL, EFFECT_DISPUTE, EFFECT_DISPUTE_CLOSED)
+
+
+def test_a_closed_dispute_arriving_first_lands_with_both_dispute_effects() -> None:
+    outcome = _settle(_facts(**SUCCEEDED, disputed=True, dispute_id="dp_1", dispute_status="won"))
+    assert outcome.state is PurchaseState.GRANTED
+    assert outcome.effects_due == (EFFECT_GRANT, EFFECT_REFERRAL, EFFECT_DISPUTE, EFFECT_DISPUTE_CLOSED)
+
+
 def test_self_referral_and_stale_clicks_attribute_nothing() -> None:
     assert _settle(_facts(**SUCCEEDED | {"referrer_id": "fan"})).referral is None
     assert (
@@ -159,7 +208,7 @@ def test_self_referral_and_stale_clicks_attribute_nothing() -> None:
 
 
 # Each event only adds facts, so folding them in any order gives the same facts and the same outcome.
-EVENTS = {
+EVENTS: dict[str, dict[str, object]] = {
     "succeeded": SUCCEEDED,
     "partial_refund": {"amount": 1000, "currency": "USD", "amount_refunded": 300},
     "full_refund": {"amount": 1000, "currency": "USD", "amount_refunded": 1000},
@@ -168,13 +217,13 @@ EVENTS = {
 }
 
 
-def _fold(order: list[str]) -> PaymentFacts:
+def _fold(order: list[str], events: dict[str, dict[str, object]] = EVENTS) -> PaymentFacts:
     facts = PaymentFacts(payment_intent_id="pi_1")
     for name in order:
         current = facts.model_dump()
-        for key, value in EVENTS[name].items():
+        for key, value in events[name].items():
             if key == "amount_refunded":
-                current[key] = max(current[key], value)  # type: ignore[call-overload]
+                current[key] = max(current[key], value)
             elif current[key] in (None, False, 0):
                 current[key] = value
         facts = PaymentFacts(**current)
@@ -185,3 +234,19 @@ def _fold(order: list[str]) -> PaymentFacts:
 def test_the_outcome_does_not_depend_on_event_order(order: list[str], duplicates: list[str]) -> None:
     reference = _settle(_fold(list(EVENTS)))
     assert _settle(_fold(order + duplicates)) == reference
+
+
+@pytest.mark.parametrize("status", ["won", "lost"])
+@given(data=st.data())
+def test_a_closed_dispute_converges_in_any_order(status: str, data: st.DataObject) -> None:
+    events: dict[str, dict[str, object]] = {
+        "succeeded": SUCCEEDED,
+        "partial_refund": {"amount": 1000, "currency": "USD", "amount_refunded": 300},
+        "dispute": {"disputed": True, "dispute_id": "dp_1"},
+        "dispute_closed": {"disputed": True, "dispute_id": "dp_1", "dispute_status": status},
+    }
+    order = data.draw(st.permutations(list(events)))
+    duplicates = data.draw(st.lists(st.sampled_from(list(events)), max_size=3))
+    reference = _settle(_fold(list(events), events))
+    assert reference.state is (PurchaseState.GRANTED if status == "won" else PurchaseState.DISPUTED)
+    assert _settle(_fold(order + duplicates, events)) == reference

@@ -59,6 +59,7 @@ def _to_purchase(item: PurchaseItem) -> Purchase:
         disputed=bool(item.disputed),
         dispute_id=item.dispute_id,
         disputed_at=item.disputed_at,
+        dispute_status=item.dispute_status,
         paid_out_by=item.paid_out_by,
     )
     return Purchase(
@@ -140,16 +141,24 @@ def record_refund(
     return _upsert(payment_intent_id, actions, grows)
 
 
-def record_dispute(payment_intent_id: str, dispute_id: str, disputed_at: datetime, charge_id: str) -> None:
-    _upsert(
-        payment_intent_id,
-        [
-            PurchaseItem.disputed.set(True),
-            PurchaseItem.dispute_id.set(PurchaseItem.dispute_id | dispute_id),
-            PurchaseItem.disputed_at.set(PurchaseItem.disputed_at | disputed_at),
-            PurchaseItem.charge_id.set(PurchaseItem.charge_id | charge_id),
-        ],
-    )
+def record_dispute(
+    payment_intent_id: str,
+    dispute_id: str,
+    disputed_at: datetime,
+    charge_id: str,
+    closed_status: str | None = None,
+) -> None:
+    """A dispute's facts, from charge.dispute.created or .closed (either may arrive first), each set once;
+    closed_status is how it ended (Stripe closes a dispute only once)."""
+    actions: list[Action] = [
+        PurchaseItem.disputed.set(True),
+        PurchaseItem.dispute_id.set(PurchaseItem.dispute_id | dispute_id),
+        PurchaseItem.disputed_at.set(PurchaseItem.disputed_at | disputed_at),
+        PurchaseItem.charge_id.set(PurchaseItem.charge_id | charge_id),
+    ]
+    if closed_status:
+        actions.append(PurchaseItem.dispute_status.set(PurchaseItem.dispute_status | closed_status))
+    _upsert(payment_intent_id, actions)
 
 
 def record_paid_out(payment_intent_id: str, payout_id: str) -> None:

@@ -313,6 +313,7 @@ class PurchaseItem(Model):
     disputed = BooleanAttribute(null=True)
     dispute_id = UnicodeAttribute(attr_name="disputeId", null=True)
     disputed_at = UTCDateTimeAttribute(attr_name="disputedAt", null=True)
+    dispute_status = UnicodeAttribute(attr_name="disputeStatus", null=True)  # set once, when it closed
     paid_out_by = UnicodeAttribute(attr_name="paidOutBy", null=True)
     state = UnicodeAttribute(null=True)
     payout_state = UnicodeAttribute(attr_name="payoutState", null=True)

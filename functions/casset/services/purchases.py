@@ -12,15 +12,20 @@ from casset.entities import (
     LedgerEntry,
     Notification,
     Purchase,
+    PurchaseState,
     ReferralAttribution,
 )
 from casset.errors import Unavailable
 from casset.rules import (
+    DISPUTE_LOST,
+    DISPUTE_RELEASED,
     EFFECT_DISPUTE,
+    EFFECT_DISPUTE_CLOSED,
     EFFECT_GRANT,
     EFFECT_REFERRAL,
     EFFECT_REFUND,
     PurchaseOutcome,
+    dispute_lost,
     settle_purchase,
 )
 from casset.settings import get_settings
@@ -173,19 +178,19 @@ def _apply(purchase: Purchase, outcome: PurchaseOutcome) -> None:
                 created_at=now,
             )
         )
-        if referral:
-            ledger.append(
-                LedgerEntry(
-                    id=f"{credit_id}:reversal",
-                    account_id=referral.referrer_id,
-                    kind=LEDGER_REFERRAL_CREDIT_REVERSAL,
-                    amount=-referral.credit.amount,
-                    currency=referral.credit.currency,
-                    purchase_id=pi,
-                    reverses=credit_id,
-                    created_at=now,
-                )
+    if referral and _credit_reversal_due(purchase, due):
+        ledger.append(
+            LedgerEntry(
+                id=f"{credit_id}:reversal",
+                account_id=referral.referrer_id,
+                kind=LEDGER_REFERRAL_CREDIT_REVERSAL,
+                amount=-referral.credit.amount,
+                currency=referral.credit.currency,
+                purchase_id=pi,
+                reverses=credit_id,
+                created_at=now,
             )
+        )
     if EFFECT_DISPUTE in due:
         disputed_at = facts.disputed_at or now
         notifications.append(
@@ -196,6 +201,19 @@ def _apply(purchase: Purchase, outcome: PurchaseOutcome) -> None:
                 message=f"A payment from @{handle} is disputed; its payout is on hold. Respond in Stripe.",
                 purchase_id=pi,
                 created_at=disputed_at,
+            )
+        )
+    if EFFECT_DISPUTE_CLOSED in due:
+        notifications.append(
+            Notification(
+                user_id=artist_id,
+                id=f"{_stamp(now)}#dispute-closed#{pi}",
+                kind="DISPUTE_CLOSED",
+                message=_dispute_closed_message(
+                    facts.dispute_status or "", handle, outcome.state is PurchaseState.GRANTED
+                ),
+                purchase_id=pi,
+                created_at=now,
             )
         )
     purchases_data.apply(
@@ -210,3 +228,28 @@ def _apply(purchase: Purchase, outcome: PurchaseOutcome) -> None:
         attribution=attribution,
         attribution_state_only=attribution_state_only,
     )
+
+
+def _credit_reversal_due(purchase: Purchase, due: set[str]) -> bool:
+    """The referral credit is reversed once: by a full refund or by a lost dispute, whichever is applied
+    first (a lost dispute is set once, so what it decided never changes)."""
+    lost = dispute_lost(purchase.facts)
+
+    def reverses(effects: set[str] | frozenset[str]) -> bool:
+        return EFFECT_REFUND in effects or (lost and EFFECT_DISPUTE_CLOSED in effects)
+
+    return reverses(due) and not reverses(purchase.applied_effects)
+
+
+def _dispute_closed_message(status: str, handle: str, restored: bool) -> str:
+    then = ": access and payout restored." if restored else "."
+    if status == "won":
+        return f"The dispute on @{handle}'s payment was won{then}"
+    if status in DISPUTE_RELEASED:
+        return f"The inquiry on @{handle}'s payment closed without a chargeback{then}"
+    if status == DISPUTE_LOST:
+        return (
+            f"The dispute on @{handle}'s payment was lost: the money went back to the buyer and their "
+            "access stays off. The payout stays on hold."
+        )
+    return f"The dispute on @{handle}'s payment closed ({status}); its payout stays on hold."

@@ -202,10 +202,36 @@ def dispute_created(event: dict[str, Any]) -> str:
     purchases_data.record_dispute(
         intent_id,
         dispute_id=dispute["id"],
-        disputed_at=_at(event["created"]),
+        disputed_at=_disputed_at(event, dispute),
         charge_id=_id(dispute.get("charge")) or "",
     )
     return _outcome_of(intent_id)
+
+
+@handles("charge.dispute.closed")
+def dispute_closed(event: dict[str, Any]) -> str:
+    """Won (or an inquiry closed without a chargeback): access, payout and reward come back. Lost: the
+    purchase stays DISPUTED with its payout held, and the referral reward is cancelled."""
+    dispute = _object(event)
+    intent_id = _id(dispute.get("payment_intent"))
+    if intent_id is None:
+        return "NOT_A_PAYMENT_INTENT_CHARGE"
+    status = dispute.get("status")
+    if not isinstance(status, str) or not status:
+        return "DISPUTE_CLOSED_WITHOUT_STATUS"
+    purchases_data.record_dispute(
+        intent_id,
+        dispute_id=dispute["id"],
+        disputed_at=_disputed_at(event, dispute),
+        charge_id=_id(dispute.get("charge")) or "",
+        closed_status=status,
+    )
+    return _outcome_of(intent_id)
+
+
+def _disputed_at(event: dict[str, Any], dispute: dict[str, Any]) -> datetime:
+    # The dispute's own creation time, so created and closed events record the same fact in either order.
+    return _at(dispute.get("created") or event["created"])
 
 
 @handles("payout.paid")

@@ -16,6 +16,7 @@ from tests.integration.commerce_support import (
     Seller,
     checkout,
     deliver,
+    dispute_closed_event,
     dispute_event,
     event,
     fan,
@@ -121,6 +122,38 @@ def test_entitlement_follows_grant_refund_and_dispute(
     assert access(refunded_fan) == access(disputed_fan) == "PREVIEW"
 
 
+def test_a_won_dispute_restores_the_full_track_and_a_lost_one_does_not(
+    api: support.Api, stripe: StripeFake, seller: Seller
+) -> None:
+    def access(user: str) -> str:
+        return str(_audio(api, user, seller.track_id)[1]["access"])
+
+    winner, loser = fan(api), fan(api)
+    won = pay(stripe, checkout(api, winner, seller)["paymentIntentId"])
+    lost = pay(stripe, checkout(api, loser, seller)["paymentIntentId"])
+    for succeeded in (won, lost):
+        deliver(succeeded)
+        deliver(dispute_event(succeeded))
+    assert access(winner) == access(loser) == "PREVIEW"
+    assert deliver(dispute_closed_event(won, "won"))[1]["outcome"] == "GRANTED"
+    assert deliver(dispute_closed_event(lost, "lost"))[1]["outcome"] == "DISPUTED"
+    assert (access(winner), access(loser)) == ("FULL", "PREVIEW")
+
+
+def test_a_dispute_closed_before_it_was_created_converges(
+    api: support.Api, stripe: StripeFake, seller: Seller
+) -> None:
+    buyer = fan(api)
+    succeeded = pay(stripe, checkout(api, buyer, seller)["paymentIntentId"])
+    assert deliver(dispute_closed_event(succeeded, "won"))[1]["outcome"] == "RECORDED_FOR_UNKNOWN_PURCHASE"
+    assert deliver(succeeded)[1]["outcome"] == "GRANTED"
+    assert deliver(dispute_event(succeeded))[1]["outcome"] == "GRANTED"  # the close already happened
+    assert _audio(api, buyer, seller.track_id)[1]["access"] == "FULL"
+    notifications = api("GET", "/api/notifications", user=seller.user_id)[1]["items"]
+    mine = sorted(n["kind"] for n in notifications if n["purchaseId"] == succeeded["data"]["object"]["id"])
+    assert mine == ["COLLECT", "DISPUTE", "DISPUTE_CLOSED"]
+
+
 def test_entitlement_of_an_unknown_artist_is_404(api: support.Api, stripe: StripeFake) -> None:
     assert support.error_code(api("GET", "/api/entitlements/nobody", user=fan(api))) == (
         404,
@@ -209,6 +242,32 @@ def test_a_dispute_freezes_the_referral_reward(api: support.Api, stripe: StripeF
     deliver(dispute_event(succeeded))
     summary = api("GET", "/api/studio/referrals", user=referrer)[1]
     assert summary["frozen"] == [{"amount": 50, "currency": "USD"}] and summary["pending"] == []
+
+
+@pytest.mark.parametrize(
+    ("status", "pending", "balance", "reward"),
+    [("won", [{"amount": 50, "currency": "USD"}], 50, "PENDING"), ("lost", [], 0, "CANCELLED")],
+)
+def test_a_closed_dispute_releases_or_cancels_the_referral_reward(
+    api: support.Api,
+    stripe: StripeFake,
+    seller: Seller,
+    status: str,
+    pending: list[dict[str, Any]],
+    balance: int,
+    reward: str,
+) -> None:
+    referrer, buyer = fan(api), fan(api)
+    code = _link(api, referrer, seller)["code"]
+    succeeded = pay(stripe, checkout(api, buyer, seller, body={"referralCode": code})["paymentIntentId"])
+    deliver(succeeded)
+    deliver(dispute_event(succeeded))
+    deliver(dispute_closed_event(succeeded, status))
+    deliver(dispute_closed_event(succeeded, status))  # another delivery of the same close changes nothing
+    summary = api("GET", "/api/studio/referrals", user=referrer)[1]
+    assert (summary["pending"], summary["frozen"]) == (pending, [])
+    assert summary["balances"] == [{"amount": balance, "currency": "USD"}]
+    assert summary["attributions"][0]["rewardState"] == reward
 
 
 def test_self_referrals_and_other_artists_links_are_dropped(

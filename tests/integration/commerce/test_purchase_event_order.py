@@ -1,6 +1,7 @@
 """Stripe does not promise delivery order. Property: every order of one payment's events (succeeded, a
-partial refund, the refund that completes it, a dispute), with duplicates, ends in the same state: the
-purchase, its ledger lines, notifications, activity, entitlement and the transfer reversed at Stripe."""
+partial refund, the refund that completes it, a dispute and its close as won), with duplicates, ends in
+the same state: the purchase, its ledger lines, notifications, activity, entitlement and the transfer
+reversed at Stripe."""
 
 from typing import Any
 
@@ -14,6 +15,7 @@ from tests.integration.commerce_support import (
     Seller,
     checkout,
     deliver,
+    dispute_closed_event,
     dispute_event,
     fan,
     ledger_of,
@@ -29,7 +31,7 @@ EXPECTED = {
     "state": "REFUNDED",
     "payout": "CANCELLED",
     "ledger": {"artist-earning": 900, "artist-earning:reversal": -900},
-    "notifications": ["COLLECT", "DISPUTE"],
+    "notifications": ["COLLECT", "DISPUTE", "DISPUTE_CLOSED"],
     "activity": ["COLLECT"],
     "entitled": False,
     "reversed": 900,
@@ -55,7 +57,8 @@ def _payment_events(
         300,
         1000,
     )
-    return buyer, intent, [succeeded, partial, completed, dispute_event(succeeded)]
+    closed = dispute_closed_event(succeeded, "won")  # won, but the full refund still ends the purchase
+    return buyer, intent, [succeeded, partial, completed, dispute_event(succeeded), closed]
 
 
 def _final_state(

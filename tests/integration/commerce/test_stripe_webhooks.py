@@ -16,6 +16,7 @@ from tests.integration.commerce_support import (
     CONNECT_SECRET,
     checkout,
     deliver,
+    dispute_closed_event,
     dispute_event,
     event,
     fan,
@@ -184,6 +185,50 @@ def test_a_dispute_revokes_notifies_and_freezes_the_payout(api: support.Api, sal
     assert purchase(intent)["payoutState"]["S"] == "FROZEN"  # type: ignore[index]
     kinds = [item["kind"] for item in api("GET", "/api/notifications", user=seller.user_id)[1]["items"]]
     assert sorted(kinds) == ["COLLECT", "DISPUTE"]
+
+
+@pytest.mark.parametrize(
+    ("status", "outcome", "entitled", "payout", "message"),
+    [
+        ("won", "GRANTED", True, "PENDING", "was won: access and payout restored."),
+        (
+            "warning_closed",
+            "GRANTED",
+            True,
+            "PENDING",
+            "closed without a chargeback: access and payout restored.",
+        ),
+        ("lost", "DISPUTED", False, "FROZEN", "was lost"),
+    ],
+)
+def test_a_closed_dispute_restores_or_keeps_the_freeze_and_tells_the_artist(
+    api: support.Api,
+    sale: dict[str, Any],
+    status: str,
+    outcome: str,
+    entitled: bool,
+    payout: str,
+    message: str,
+) -> None:
+    intent, seller = sale["intent"], sale["seller"]
+    deliver(sale["succeeded"])
+    deliver(dispute_event(sale["succeeded"]))
+    closed = dispute_closed_event(sale["succeeded"], status)
+    assert deliver(closed)[1]["outcome"] == outcome
+    assert deliver(closed)[1]["status"] == "DUPLICATE"
+    assert deliver(dispute_closed_event(sale["succeeded"], status))[1]["outcome"] == outcome  # a new event id
+    assert _entitled(api, sale) is entitled
+    stored = purchase(intent) or {}
+    assert (stored["state"]["S"], stored["payoutState"]["S"], stored["disputeStatus"]["S"]) == (
+        outcome,
+        payout,
+        status,
+    )
+    items = api("GET", "/api/notifications", user=seller.user_id)[1]["items"]
+    assert sorted(item["kind"] for item in items) == ["COLLECT", "DISPUTE", "DISPUTE_CLOSED"]
+    (closed_note,) = [item["message"] for item in items if item["kind"] == "DISPUTE_CLOSED"]
+    assert message in closed_note and f"@{stored['buyerHandle']['S']}" in closed_note
+    assert ledger_of(intent) == {f"{intent}:artist-earning": 900}  # no transfer reversal is automated
 
 
 def test_payout_paid_settles_the_purchases_it_carried(stripe: StripeFake, sale: dict[str, Any]) -> None:
