@@ -1,12 +1,12 @@
 """What the repositories share: settings binding, transactions and SDK-error translation."""
 
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 from pynamodb.connection import Connection
-from pynamodb.exceptions import DoesNotExist, PutError, PynamoDBException, TransactWriteError
+from pynamodb.exceptions import DoesNotExist, PutError, PynamoDBException, TransactWriteError, UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 from pynamodb.models import Model
@@ -39,14 +39,35 @@ def fetch[M: Model](item_class: type[M], *key: Any, **options: Any) -> M | None:
 
 def save_new(item: Model, condition: Condition, taken: DomainError) -> None:
     """Put the item only if its key is new; otherwise raise `taken`."""
+    if not put_if(item, condition):
+        raise taken
+
+
+def put_if(item: Model, condition: Condition) -> bool:
+    """Put the item only where the condition holds; False when it does not."""
     ready()
     with translated_errors():
         try:
             item.save(condition=condition)
         except PutError as error:
             if error.cause_response_code == "ConditionalCheckFailedException":
-                raise taken from error
+                return False
             raise
+    return True
+
+
+def update_if(item: Model, actions: Sequence[Action], condition: Condition | None) -> bool:
+    """Apply the update only where the condition holds; False when it does not. On success the item
+    holds the stored values."""
+    ready()
+    with translated_errors():
+        try:
+            item.update(actions=list(actions), condition=condition)
+        except UpdateError as error:
+            if error.cause_response_code == "ConditionalCheckFailedException":
+                return False
+            raise
+    return True
 
 
 def ready() -> None:

@@ -3,15 +3,11 @@ message cannot render a finished export again."""
 
 from datetime import timedelta
 
-from pynamodb.exceptions import PutError, UpdateError
-
 from casset.clock import utcnow
-from casset.data._dynamo import fetch, ready, translated_errors
+from casset.data._dynamo import fetch, put_if, ready, update_if
 from casset.data.tables import ExportItem, OutputAttribute, PlanAttribute
 from casset.entities import ExportJob, ExportOutput, ExportStatus, RenderPlan
 from casset.settings import get_settings
-
-_CONDITION_FAILED = "ConditionalCheckFailedException"
 
 
 def _to_job(item: ExportItem) -> ExportJob:
@@ -59,13 +55,8 @@ def create_export(export_id: str, plan: RenderPlan, requested_by: str) -> tuple[
         updated_at=now,
         expires_at=now + timedelta(days=get_settings().export_retention_days),
     )
-    with translated_errors():
-        try:
-            item.save(condition=ExportItem.id.does_not_exist())
-            return _to_job(item), True
-        except PutError as error:
-            if error.cause_response_code != _CONDITION_FAILED:
-                raise
+    if put_if(item, ExportItem.id.does_not_exist()):
+        return _to_job(item), True
     existing = get_export(export_id)
     if existing is None:  # expired by TTL between the two calls: make it anew
         return create_export(export_id, plan, requested_by)
@@ -96,23 +87,18 @@ def claim(export_id: str) -> ExportJob | None:
     answering for the whole visibility timeout."""
     ready()
     item = ExportItem(id=export_id)
-    with translated_errors():
-        try:
-            item.update(
-                actions=[
-                    ExportItem.status.set(ExportStatus.RENDERING.value),
-                    ExportItem.attempts.add(1),
-                    ExportItem.progress.set(0),
-                    ExportItem.started_at.set(utcnow()),
-                    ExportItem.updated_at.set(utcnow()),
-                ],
-                condition=ExportItem.status.is_in(ExportStatus.QUEUED.value, ExportStatus.RENDERING.value),
-            )
-        except UpdateError as error:
-            if error.cause_response_code == _CONDITION_FAILED:
-                return None
-            raise
-    return _to_job(item)
+    claimed = update_if(
+        item,
+        [
+            ExportItem.status.set(ExportStatus.RENDERING.value),
+            ExportItem.attempts.add(1),
+            ExportItem.progress.set(0),
+            ExportItem.started_at.set(utcnow()),
+            ExportItem.updated_at.set(utcnow()),
+        ],
+        ExportItem.status.is_in(ExportStatus.QUEUED.value, ExportStatus.RENDERING.value),
+    )
+    return _to_job(item) if claimed else None
 
 
 def report_progress(export_id: str, percent: int, eta_sec: float | None) -> None:
@@ -162,14 +148,4 @@ def fail(export_id: str, reason: str, message: str) -> bool:
 
 
 def _update(export_id: str, actions: list, condition) -> bool:
-    ready()
-    with translated_errors():
-        try:
-            ExportItem(id=export_id).update(
-                actions=[*actions, ExportItem.updated_at.set(utcnow())], condition=condition
-            )
-        except UpdateError as error:
-            if error.cause_response_code == _CONDITION_FAILED:
-                return False
-            raise
-    return True
+    return update_if(ExportItem(id=export_id), [*actions, ExportItem.updated_at.set(utcnow())], condition)

@@ -1,9 +1,7 @@
 """Notifications (a user's bell) and activity (an artist's public feed). Both are written with the purchase
 effects that cause them (data/purchases.py); here they are read and marked read."""
 
-from pynamodb.exceptions import UpdateError
-
-from casset.data._dynamo import ready, translated_errors
+from casset.data._dynamo import ready, translated_errors, update_if
 from casset.data.tables import ActivityItem, NotificationItem
 from casset.entities import ActivityEvent, Notification
 
@@ -63,19 +61,14 @@ def unread_count(user_id: str) -> int:
 
 def mark_read(user_id: str, notification_ids: list[str]) -> int:
     """Marks the caller's own notifications read; ids that are not theirs change nothing."""
-    ready()
-    marked = 0
-    with translated_errors():
-        for notification_id in notification_ids:
-            try:
-                NotificationItem(user_id=user_id, id=notification_id).update(
-                    actions=[NotificationItem.read.set(True)], condition=NotificationItem.id.exists()
-                )
-                marked += 1
-            except UpdateError as error:
-                if error.cause_response_code != "ConditionalCheckFailedException":
-                    raise
-    return marked
+    return sum(
+        update_if(
+            NotificationItem(user_id=user_id, id=notification_id),
+            [NotificationItem.read.set(True)],
+            NotificationItem.id.exists(),
+        )
+        for notification_id in notification_ids
+    )
 
 
 def activity_of(artist_id: str, limit: int, before: str | None) -> tuple[list[ActivityEvent], str | None]:

@@ -17,10 +17,10 @@ from typing import Any
 import boto3
 from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
-from pynamodb.exceptions import DeleteError, PutError, TransactWriteError
+from pynamodb.exceptions import DeleteError, TransactWriteError
 
 from casset.clock import utcnow
-from casset.data._dynamo import cancellation_codes, fetch, ready, transaction, translated_errors
+from casset.data._dynamo import cancellation_codes, fetch, put_if, ready, transaction, translated_errors
 from casset.data.tables import MetricEventItem, VisualItem
 from casset.errors import Unavailable
 from casset.metric_rules import CounterWrite, VisualEvent, impression_key, marker_key, salt_key
@@ -61,14 +61,10 @@ def viewer_salt(day: str) -> str:
         candidate = MetricEventItem(
             key=salt_key(day), value=secrets.token_hex(32), expires_at=utcnow() + _SALT_LIFETIME
         )
-        with translated_errors():
-            try:
-                candidate.save(condition=MetricEventItem.key.does_not_exist())
-                item = candidate
-            except PutError as error:
-                if error.cause_response_code != f"{_CONDITION_FAILED}Exception":
-                    raise
-                item = fetch(MetricEventItem, salt_key(day), consistent_read=True)
+        if put_if(candidate, MetricEventItem.key.does_not_exist()):
+            item = candidate
+        else:
+            item = fetch(MetricEventItem, salt_key(day), consistent_read=True)
     if item is None or not item.value:
         raise Unavailable("The viewer salt could not be read; retry shortly.")
     _salts.clear()  # only today's is ever needed again
@@ -80,18 +76,11 @@ def claim_impression(visual_id: str, viewer: str, window: timedelta) -> datetime
     """Claim this viewer's impression of the visual for the next window, unless a claim is still live.
     Returns the claim's expiry, or None when the viewer already has one (TTL deletes lazily, so the
     condition looks at the expiry itself)."""
-    ready()
     now = utcnow()
     expires = now + window
     claim = MetricEventItem(key=impression_key(visual_id, viewer), expires_at=expires)
-    with translated_errors():
-        try:
-            claim.save(condition=MetricEventItem.key.does_not_exist() | (MetricEventItem.expires_at < now))
-        except PutError as error:
-            if error.cause_response_code == f"{_CONDITION_FAILED}Exception":
-                return None
-            raise
-    return expires
+    live = MetricEventItem.key.does_not_exist() | (MetricEventItem.expires_at < now)
+    return expires if put_if(claim, live) else None
 
 
 def release_impression(visual_id: str, viewer: str, expires: datetime) -> None:

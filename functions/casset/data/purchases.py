@@ -5,14 +5,21 @@ each other therefore commit one effect set between them: the loser re-reads and 
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
+from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 
 from casset.clock import utcnow
-from casset.data._dynamo import cancellation_codes, fetch, ready, transaction, translated_errors
+from casset.data._dynamo import (
+    cancellation_codes,
+    fetch,
+    ready,
+    set_or_remove,
+    transaction,
+    translated_errors,
+    update_if,
+)
 from casset.data.tables import (
     ActivityItem,
     LedgerEntryItem,
@@ -31,8 +38,6 @@ from casset.entities import (
     ReferralAttribution,
     RewardState,
 )
-
-_CONDITION_FAILED = "ConditionalCheckFailedException"
 
 
 class VersionConflict(Exception):
@@ -91,14 +96,7 @@ def _upsert(payment_intent_id: str, actions: list[Action], condition: Condition 
         PurchaseItem.created_at.set(PurchaseItem.created_at | now),
         PurchaseItem.updated_at.set(now),
     ]
-    with translated_errors():
-        try:
-            PurchaseItem(id=payment_intent_id).update(actions=actions, condition=condition)
-        except UpdateError as error:
-            if error.cause_response_code == _CONDITION_FAILED:
-                return False
-            raise
-    return True
+    return update_if(PurchaseItem(id=payment_intent_id), actions, condition)
 
 
 def record_success(facts: PaymentFacts) -> None:
@@ -188,8 +186,13 @@ def apply(
         PurchaseItem.state.set(state.value),
         PurchaseItem.version.set(purchase.version + 1),
         PurchaseItem.updated_at.set(now),
-        _set_or_remove(PurchaseItem.payout_state, payout_state.value if payout_state else None),
-        _set_or_remove(PurchaseItem.reward_state, reward_state.value if reward_state else None),
+        *set_or_remove(
+            PurchaseItem,
+            {
+                "payout_state": payout_state.value if payout_state else None,
+                "reward_state": reward_state.value if reward_state else None,
+            },
+        ),
     ]
     if effects:
         actions.append(PurchaseItem.applied_effects.add(set(effects)))
@@ -225,10 +228,6 @@ def apply(
         if "ConditionalCheckFailed" in codes or "TransactionConflict" in codes:
             raise VersionConflict(facts.payment_intent_id) from error
         raise
-
-
-def _set_or_remove(attribute: Any, value: object) -> Action:
-    return attribute.remove() if value is None else attribute.set(value)
 
 
 def _ledger_item(entry: LedgerEntry) -> LedgerEntryItem:

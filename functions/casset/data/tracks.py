@@ -1,10 +1,8 @@
 """Tracks: hook selection, audio and cover keys, and the pointer to the active visual."""
 
-from pynamodb.exceptions import UpdateError
-
 from casset import tags
 from casset.clock import utcnow
-from casset.data._dynamo import fetch, ready, save_new, set_or_remove, translated_errors
+from casset.data._dynamo import fetch, ready, save_new, set_or_remove, translated_errors, update_if
 from casset.data.tables import AudioAttribute, RewardAttribute, TrackItem
 from casset.entities import AudioInfo, MediaStatus, Track, TrackReward
 from casset.errors import Conflict, NotFound
@@ -102,19 +100,12 @@ def record_preview(
         & (TrackItem.preview_start_sec == start_sec)
         & (TrackItem.hook_duration_sec == duration_sec)
     )
-    ready()
     # Derived media, not an edit: updatedAt stays what the artist's last change made it.
-    with translated_errors():
-        try:
-            TrackItem(id=track_id).update(
-                actions=[TrackItem.preview_key.set(preview_key), TrackItem.preview_source.set(source)],
-                condition=condition,
-            )
-        except UpdateError as error:
-            if error.cause_response_code == "ConditionalCheckFailedException":
-                return False
-            raise
-    return True
+    return update_if(
+        TrackItem(id=track_id),
+        [TrackItem.preview_key.set(preview_key), TrackItem.preview_source.set(source)],
+        condition,
+    )
 
 
 def start_audio_processing(track_id: str, audio_key: str) -> Track:
@@ -159,13 +150,7 @@ def _update_if_processing(track_id: str, audio_key: str, actions: list) -> bool:
 
 
 def _update(track_id: str, actions: list, condition) -> Track:
-    ready()
     item = TrackItem(id=track_id)
-    with translated_errors():
-        try:
-            item.update(actions=[*actions, TrackItem.updated_at.set(utcnow())], condition=condition)
-        except UpdateError as error:
-            if error.cause_response_code == "ConditionalCheckFailedException":
-                raise NotFound("No such track in that state.", code="TRACK_NOT_FOUND") from error
-            raise
+    if not update_if(item, [*actions, TrackItem.updated_at.set(utcnow())], condition):
+        raise NotFound("No such track in that state.", code="TRACK_NOT_FOUND")
     return _to_track(item)

@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from pynamodb.exceptions import TransactWriteError, UpdateError
+from pynamodb.exceptions import TransactWriteError
 
 from casset.clock import utcnow
 from casset.data._dynamo import (
@@ -12,6 +12,7 @@ from casset.data._dynamo import (
     set_or_remove,
     transaction,
     translated_errors,
+    update_if,
 )
 from casset.data.tables import HandleItem, UserItem
 from casset.entities import Money, User
@@ -77,17 +78,10 @@ def create_user(user_id: str, handle: str, display_name: str, bio: str | None, i
 
 def update_user(user_id: str, **changes: object) -> User:
     """Set the given attributes (snake_case names of UserItem) on an existing user."""
-    ready()
     item = UserItem(id=user_id)
-    actions = set_or_remove(UserItem, changes)
-    actions.append(UserItem.updated_at.set(utcnow()))
-    with translated_errors():
-        try:
-            item.update(actions=actions, condition=UserItem.id.exists())
-        except UpdateError as error:
-            if error.cause_response_code == "ConditionalCheckFailedException":
-                raise NotFound("No such user.", code="USER_NOT_FOUND") from error
-            raise
+    actions = [*set_or_remove(UserItem, changes), UserItem.updated_at.set(utcnow())]
+    if not update_if(item, actions, UserItem.id.exists()):
+        raise NotFound("No such user.", code="USER_NOT_FOUND")
     return _to_user(item)
 
 
@@ -97,18 +91,12 @@ def set_collect_price(user_id: str, price: Money) -> User:
 
 def attach_stripe_account(user_id: str, account_id: str) -> User:
     """Record the connected account once; a concurrent second connect keeps the first account."""
-    ready()
-    item = UserItem(id=user_id)
-    with translated_errors():
-        try:
-            item.update(
-                actions=[UserItem.stripe_account_id.set(account_id), UserItem.updated_at.set(utcnow())],
-                condition=UserItem.id.exists()
-                & (UserItem.stripe_account_id.does_not_exist() | (UserItem.stripe_account_id == account_id)),
-            )
-        except UpdateError as error:
-            if error.cause_response_code != "ConditionalCheckFailedException":
-                raise
+    update_if(
+        UserItem(id=user_id),
+        [UserItem.stripe_account_id.set(account_id), UserItem.updated_at.set(utcnow())],
+        UserItem.id.exists()
+        & (UserItem.stripe_account_id.does_not_exist() | (UserItem.stripe_account_id == account_id)),
+    )
     user = get_user(user_id)
     if user is None:
         raise NotFound("No such user.", code="USER_NOT_FOUND")
@@ -137,18 +125,12 @@ def sync_onboarding(user_id: str, account_id: str, complete: bool, as_of: dateti
     condition = (UserItem.stripe_account_id == account_id) & (
         UserItem.stripe_account_synced_at.does_not_exist() | (UserItem.stripe_account_synced_at <= as_of)
     )
-    with translated_errors():
-        try:
-            UserItem(id=user_id).update(
-                actions=[
-                    UserItem.stripe_onboarding_complete.set(complete),
-                    UserItem.stripe_account_synced_at.set(as_of),
-                    UserItem.updated_at.set(utcnow()),
-                ],
-                condition=condition,
-            )
-        except UpdateError as error:
-            if error.cause_response_code == "ConditionalCheckFailedException":
-                return False
-            raise
-    return True
+    return update_if(
+        UserItem(id=user_id),
+        [
+            UserItem.stripe_onboarding_complete.set(complete),
+            UserItem.stripe_account_synced_at.set(as_of),
+            UserItem.updated_at.set(utcnow()),
+        ],
+        condition,
+    )

@@ -6,7 +6,7 @@ import time
 from dataclasses import dataclass
 from itertools import batched
 
-from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
+from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 
@@ -20,6 +20,7 @@ from casset.data._dynamo import (
     set_or_remove,
     transaction,
     translated_errors,
+    update_if,
 )
 from casset.data.pages import Position
 from casset.data.tables import DeclaredAttribute, TrackItem, VideoAttribute, VisualItem
@@ -141,17 +142,14 @@ def place_unpositioned(track_id: str) -> None:
         previous = None
         for item in unpositioned:
             previous = positions.between(previous, upper)
-            try:
-                item.update(
-                    actions=[
-                        VisualItem.position.set(previous),
-                        VisualItem.list_key.set(positions.list_key(previous, item.id)),
-                    ],
-                    condition=VisualItem.position.does_not_exist(),
-                )
-            except UpdateError as error:
-                if error.cause_response_code != "ConditionalCheckFailedException":
-                    raise
+            update_if(
+                item,
+                [
+                    VisualItem.position.set(previous),
+                    VisualItem.list_key.set(positions.list_key(previous, item.id)),
+                ],
+                VisualItem.position.does_not_exist(),
+            )
 
 
 def position_after(track_id: str, position: str | None, moving_id: str) -> str | None:
@@ -185,18 +183,10 @@ def describe(visual: Visual, tag_slugs: list[str], bpm_min: int | None, bpm_max:
 
 
 def _update_on_track(visual: Visual, actions: list[Action]) -> Visual:
-    ready()
     item = VisualItem(id=visual.id)
-    with translated_errors():
-        try:
-            item.update(
-                actions=[*actions, VisualItem.updated_at.set(utcnow())],
-                condition=VisualItem.track_id == visual.track_id,
-            )
-        except UpdateError as error:
-            if error.cause_response_code == "ConditionalCheckFailedException":
-                raise NotFound("No such visual.", code="VISUAL_NOT_FOUND") from error
-            raise
+    actions = [*actions, VisualItem.updated_at.set(utcnow())]
+    if not update_if(item, actions, VisualItem.track_id == visual.track_id):
+        raise NotFound("No such visual.", code="VISUAL_NOT_FOUND")
     return _to_visual(item)
 
 
@@ -331,20 +321,10 @@ def record_failure(visual: Visual, reason: str, message: str) -> bool:
 
 
 def _transition_from_processing(visual: Visual, actions: list) -> bool:
-    ready()
     condition = (VisualItem.status == MediaStatus.PROCESSING.value) & (
         VisualItem.source_key == visual.source_key
     )
-    with translated_errors():
-        try:
-            VisualItem(id=visual.id).update(
-                actions=[*actions, VisualItem.updated_at.set(utcnow())], condition=condition
-            )
-        except UpdateError as error:
-            if error.cause_response_code == "ConditionalCheckFailedException":
-                return False
-            raise
-    return True
+    return update_if(VisualItem(id=visual.id), [*actions, VisualItem.updated_at.set(utcnow())], condition)
 
 
 def activate(track_id: str, visual_id: str) -> None:
@@ -450,16 +430,8 @@ def unarchive(visual: Visual) -> None:
     ]
     if restored is MediaStatus.READY:
         actions.append(VisualItem.ready_track_id.set(visual.track_id))
-    ready()
-    with translated_errors():
-        try:
-            VisualItem(id=visual.id).update(
-                actions=actions, condition=VisualItem.status == MediaStatus.ARCHIVED.value
-            )
-        except UpdateError as error:
-            if error.cause_response_code == "ConditionalCheckFailedException":
-                raise Conflict("The visual is not archived.", code="VISUAL_NOT_ARCHIVED") from error
-            raise
+    if not update_if(VisualItem(id=visual.id), actions, VisualItem.status == MediaStatus.ARCHIVED.value):
+        raise Conflict("The visual is not archived.", code="VISUAL_NOT_ARCHIVED")
 
 
 def _active_is(previous: str | None):

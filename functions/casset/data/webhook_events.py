@@ -9,15 +9,12 @@ from datetime import timedelta
 from enum import StrEnum
 from typing import Any
 
-from pynamodb.exceptions import UpdateError
-
 from casset.clock import utcnow
-from casset.data._dynamo import fetch, ready, translated_errors
+from casset.data._dynamo import fetch, ready, translated_errors, update_if
 from casset.data.tables import WebhookEventItem
 from casset.entities import WebhookEventStatus
 
 RETENTION = timedelta(days=30)  # Stripe stops retrying after 3 days; dedupe a good while longer
-_CONDITION_FAILED = "ConditionalCheckFailedException"
 
 
 class Claim(StrEnum):
@@ -62,15 +59,11 @@ def claim(
             & (WebhookEventItem.lease_until < now)
         )
     )
+    if update_if(WebhookEventItem(id=event_id), actions, claimable):
+        return Claim.CLAIMED
+    # Not ours to process; still a delivery worth counting.
+    item = WebhookEventItem(id=event_id)
     with translated_errors():
-        try:
-            WebhookEventItem(id=event_id).update(actions=actions, condition=claimable)
-            return Claim.CLAIMED
-        except UpdateError as error:
-            if error.cause_response_code != _CONDITION_FAILED:
-                raise
-        # Not ours to process; still a delivery worth counting.
-        item = WebhookEventItem(id=event_id)
         item.update(actions=[WebhookEventItem.deliveries.add(1)])
     return Claim.IN_FLIGHT if item.status == WebhookEventStatus.PROCESSING.value else Claim.DUPLICATE
 
