@@ -7,6 +7,17 @@ HEAD_BYTES = 64
 VIDEO_CONTAINERS = frozenset({"isobmff", "ebml"})
 AUDIO_CONTAINERS = frozenset({"isobmff", "ebml", "mp3", "adts", "wav", "flac", "ogg"})
 IMAGE_CONTAINERS = frozenset({"jpeg", "png", "webp"})
+# The FFmpeg demuxer for each container. Opening with the demuxer the magic bytes named stops FFmpeg's
+# format probing from picking something else (a playlist or concat script could make it open other files).
+DEMUXER_BY_CONTAINER = {
+    "isobmff": "mov",
+    "ebml": "matroska",
+    "mp3": "mp3",
+    "adts": "aac",
+    "wav": "wav",
+    "flac": "flac",
+    "ogg": "ogg",
+}
 
 _EBML_MAGIC = b"\x1a\x45\xdf\xa3"
 _PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

@@ -24,7 +24,7 @@ from av.stream import Disposition
 from av.video.frame import VideoFrame
 from av.video.stream import VideoStream
 
-from casset.media.magic import AUDIO_CONTAINERS, HEAD_BYTES, VIDEO_CONTAINERS, sniff
+from casset.media.magic import AUDIO_CONTAINERS, DEMUXER_BY_CONTAINER, HEAD_BYTES, VIDEO_CONTAINERS, sniff
 
 EMPTY_FILE = "EMPTY_FILE"
 TOO_LARGE = "TOO_LARGE"
@@ -46,18 +46,6 @@ LUMINANCE_SAMPLE_COUNT = 8
 LUMINANCE_SAMPLE_MAX_SIDE_PX = 64
 MIN_DURATION_TOLERANCE_SEC = 0.05
 MAX_DURATION_TOLERANCE_SEC = 0.5
-
-# Forcing the demuxer the magic bytes named stops FFmpeg's format probing from picking something else
-# (a playlist or concat script could make it open other files).
-_DEMUXER_BY_CONTAINER = {
-    "isobmff": "mov",
-    "ebml": "matroska",
-    "mp3": "mp3",
-    "adts": "aac",
-    "wav": "wav",
-    "flac": "flac",
-    "ogg": "ogg",
-}
 
 _PYAV_ERRORS = (av.error.FFmpegError, OSError, ValueError)
 
@@ -203,7 +191,7 @@ def _open(
         return av.open(
             os.fspath(path),
             mode="r",
-            format=_DEMUXER_BY_CONTAINER[container_kind],
+            format=DEMUXER_BY_CONTAINER[container_kind],
             options=options,
         )
     except _PYAV_ERRORS as error:

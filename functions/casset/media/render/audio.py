@@ -16,7 +16,7 @@ from av.audio.frame import AudioFrame
 from av.audio.stream import AudioStream
 from av.container import InputContainer
 
-from casset.media.magic import AUDIO_CONTAINERS, HEAD_BYTES, sniff
+from casset.media.magic import AUDIO_CONTAINERS, DEMUXER_BY_CONTAINER, HEAD_BYTES, sniff
 from casset.media.render.errors import AUDIO_UNREADABLE, HOOK_OUT_OF_RANGE, RenderError
 
 OUTPUT_RATES = (44_100, 48_000)
@@ -32,15 +32,6 @@ _EXACT_SEEK_CONTAINERS = frozenset({"isobmff", "ebml", "flac", "wav", "ogg"})
 _SEEK_PREROLL_SEC = 1.0
 _SEEK_LANDING_TOLERANCE_SEC = 0.005
 _HEADER_DURATION_SLACK_SEC = 0.5
-_DEMUXER_BY_CONTAINER = {
-    "isobmff": "mov",
-    "ebml": "matroska",
-    "mp3": "mp3",
-    "adts": "aac",
-    "wav": "wav",
-    "flac": "flac",
-    "ogg": "ogg",
-}
 _PYAV_ERRORS = (av.error.FFmpegError, OSError, ValueError)
 
 
@@ -68,7 +59,7 @@ def load_hook(path: str, start_sec: float, duration_sec: float) -> HookAudio:
     """Exactly [start, start + duration) of the track. Raises RenderError when it cannot be had."""
     container_kind = _container_kind(path)
     try:
-        with av.open(path, mode="r", format=_DEMUXER_BY_CONTAINER[container_kind]) as container:
+        with av.open(path, mode="r", format=DEMUXER_BY_CONTAINER[container_kind]) as container:
             stream = _audio_stream(container)
             known = _known_duration_sec(container, stream)
             # Header durations of some formats are estimates, so this early check is lenient; the

@@ -36,7 +36,7 @@ from av.stream import Disposition
 from av.video.frame import VideoFrame
 from av.video.stream import VideoStream
 
-from casset.media.magic import HEAD_BYTES, VIDEO_CONTAINERS, sniff
+from casset.media.magic import DEMUXER_BY_CONTAINER, HEAD_BYTES, VIDEO_CONTAINERS, sniff
 from casset.media.render.fit import FitPlan, backdrop_rect, fit
 from casset.media.render.yuv import OverlayImage, copy_planes, new_canvas, plane_views
 
@@ -53,7 +53,6 @@ _TIMESTAMP_SLACK_SEC = 0.0005
 # The blurred backdrop of "fit-blur" is filtered at 1/8 of the canvas: blurring there is nearly free.
 _BACKDROP_DIVISOR = 8
 _BACKDROP_BLUR_SIGMA = 6  # gblur: PyAV's LGPL FFmpeg has no boxblur
-_DEMUXER_BY_CONTAINER = {"isobmff": "mov", "ebml": "matroska"}
 _PYAV_ERRORS = (av.error.FFmpegError, OSError, ValueError, RuntimeError)
 
 
@@ -304,7 +303,7 @@ def _open(path: str) -> InputContainer:
     if kind not in VIDEO_CONTAINERS:
         raise VisualUnusable(f"expected an MP4, MOV or WebM container, found {kind or 'unrecognised data'}")
     try:
-        return av.open(path, mode="r", format=_DEMUXER_BY_CONTAINER[kind])
+        return av.open(path, mode="r", format=DEMUXER_BY_CONTAINER[kind])
     except _PYAV_ERRORS as error:
         raise VisualUnusable(f"the container cannot be opened: {_describe(error)}") from error
 
