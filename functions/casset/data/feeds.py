@@ -1,6 +1,9 @@
 """Notifications (a user's bell) and activity (an artist's public feed). Both are written with the purchase
 effects that cause them (data/purchases.py); here they are read and marked read."""
 
+from collections.abc import Callable
+from typing import Any
+
 from casset.data._dynamo import ready, translated_errors, update_if
 from casset.data.tables import ActivityItem, NotificationItem
 from casset.entities import ActivityEvent, Notification
@@ -33,17 +36,7 @@ def _to_activity(item: ActivityItem) -> ActivityEvent:
 
 def notifications_of(user_id: str, limit: int, before: str | None) -> tuple[list[Notification], str | None]:
     """Newest first; the second value is the id to continue before (None on the last page)."""
-    ready()
-    condition = NotificationItem.id < before if before else None
-    with translated_errors():
-        found = [
-            _to_notification(item)
-            for item in NotificationItem.query(
-                user_id, range_key_condition=condition, scan_index_forward=False, limit=limit + 1
-            )
-        ]
-    page = found[:limit]
-    return page, page[-1].id if len(found) > limit and page else None
+    return _newest_first(NotificationItem, user_id, limit, before, _to_notification)
 
 
 def unread_count(user_id: str) -> int:
@@ -72,14 +65,18 @@ def mark_read(user_id: str, notification_ids: list[str]) -> int:
 
 
 def activity_of(artist_id: str, limit: int, before: str | None) -> tuple[list[ActivityEvent], str | None]:
+    return _newest_first(ActivityItem, artist_id, limit, before, _to_activity)
+
+
+def _newest_first[E](
+    item_class: Any, key: str, limit: int, before: str | None, to_entity: Callable[[Any], E]
+) -> tuple[list[E], str | None]:
+    """One page of a (key, id) table newest first, and the id to continue before (None on the last page)."""
     ready()
-    condition = ActivityItem.id < before if before else None
+    condition = item_class.id < before if before else None
     with translated_errors():
-        found = [
-            _to_activity(item)
-            for item in ActivityItem.query(
-                artist_id, range_key_condition=condition, scan_index_forward=False, limit=limit + 1
-            )
-        ]
+        found = list(
+            item_class.query(key, range_key_condition=condition, scan_index_forward=False, limit=limit + 1)
+        )
     page = found[:limit]
-    return page, page[-1].id if len(found) > limit and page else None
+    return [to_entity(item) for item in page], page[-1].id if len(found) > limit and page else None
