@@ -9,7 +9,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from casset.data.queue import parse_preview_message
-from casset.services.previews import refresh
+from casset.services.preview_cuts import refresh
 
 logger = Logger()
 tracer = Tracer()
