@@ -12,7 +12,7 @@ STAMP := $(VENV)/.installed
 BUILD_EXCLUDES ?= --exclude RenderFunction
 export PYTHONPATH := $(CURDIR)/functions:$(CURDIR)
 
-.PHONY: dev test test-unit test-integration test-e2e lint build openapi token bench bench-render clean
+.PHONY: dev test test-unit test-integration test-e2e test-packaging lint build openapi token bench bench-render clean
 
 $(PY):
 	$(PYTHON312) -m venv $(VENV)
@@ -45,6 +45,10 @@ test-integration: $(STAMP)
 
 test-e2e: $(STAMP)
 	$(PY) -m pytest tests/e2e
+
+## Each Lambda package built as Lambda gets it (pip, no SAM or Docker); its handler imported in a clean Python
+test-packaging: $(STAMP)
+	$(PY) -m pytest tests/packaging
 
 ## Static checks: ruff, mypy, cfn-lint (raw and SAM-translated), sam validate --lint
 lint: $(STAMP) $(SAM)
