@@ -146,6 +146,8 @@ def _pip_requirement_files(words: list[str], staged: dict[str, Path], dockerfile
 
 def pip_installed(requirements: Path) -> Path:
     """A folder holding `pip install --target` of the requirements file, built once per content."""
+    included = [line for line in requirements.read_text().splitlines() if line.strip().startswith("-")]
+    assert not included, f"{requirements}: the build cache is keyed by this file alone: {included}"
     key = hashlib.sha256(requirements.read_bytes() + f"{sys.version}|{sys.platform}".encode()).hexdigest()
     target = CACHE / f"{requirements.parent.name}-{key[:16]}"
     with _locked():
@@ -203,6 +205,18 @@ def sys_path(package: LambdaPackage, root: Path) -> list[Path]:
         *(pip_installed(layer) for layer in package.layers),
         runtime_sdk(),
     ]
+
+
+def unzipped_size(package: LambdaPackage, root: Path) -> int:
+    """Bytes Lambda counts against its unzipped limit: the task root and the layers (sam build writes no
+    bytecode, and the runtime's SDK is not the function's)."""
+    folders = [root, *sys_path(package, root)[1:-1]]
+    return sum(
+        file.stat().st_size
+        for folder in folders
+        for file in folder.rglob("*")
+        if file.is_file() and "__pycache__" not in file.parts
+    )
 
 
 @contextmanager

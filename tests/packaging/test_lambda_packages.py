@@ -16,8 +16,16 @@ from typing import Any
 
 import pytest
 
+from infra.package_sizes import LIMIT_BYTES
 from tests.conftest import load_event
-from tests.packaging.lambda_packages import RUNTIME, LambdaPackage, packages, sys_path, task_root
+from tests.packaging.lambda_packages import (
+    RUNTIME,
+    LambdaPackage,
+    packages,
+    sys_path,
+    task_root,
+    unzipped_size,
+)
 
 # One worker builds and imports them all: the pip installs are shared, and concurrent imports on two
 # cores would only slow each other down.
@@ -120,6 +128,14 @@ def _start(package: LambdaPackage, builds: Path, event: dict[str, Any] | None = 
 @pytest.mark.parametrize("function", sorted(PACKAGES))
 def test_the_handler_imports_with_only_what_its_package_ships(function: str, builds: Path) -> None:
     _start(PACKAGES[function], builds)
+
+
+@pytest.mark.parametrize("function", sorted(name for name, package in PACKAGES.items() if package.layers))
+def test_a_function_with_layers_fits_lambdas_unzipped_limit(function: str, builds: Path) -> None:
+    """`make build` checks this after `sam build` (infra/package_sizes.py); CI sees it here."""
+    package = PACKAGES[function]
+    size = unzipped_size(package, task_root(package, builds))
+    assert size <= LIMIT_BYTES, f"{function}: {size / 2**20:.0f} MB unzipped with its layers, over 250 MB"
 
 
 def test_the_api_answers_a_request_with_only_what_it_ships(builds: Path) -> None:
