@@ -1,6 +1,6 @@
-"""The local stack behaves like AWS where our code relies on it, seen over HTTP as a frontend (and a
-test) sees it: one event per function environment at a time, presigned POST policies enforced by the
-local S3, atomic conditional writes and DynamoDB's number limits in the local DynamoDB."""
+"""The local stack (`make dev`) behaves like AWS where our code relies on it, seen over HTTP: one event
+per function environment at a time, presigned POST policies enforced by the local S3, DynamoDB's number
+limits in the moto server. tests/integration/test_moto_fidelity.py covers the moto patches in depth."""
 
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -84,36 +84,6 @@ def test_the_local_s3_refuses_a_post_outside_the_policy(stack: Any) -> None:
     with pytest.raises(ClientError):
         s3 = _moto(stack, "s3")
         s3.head_object(Bucket=s3.list_buckets()["Buckets"][0]["Name"], Key=target["key"])
-
-
-def test_fifty_concurrent_claims_of_one_new_key_let_exactly_one_through(stack: Any) -> None:
-    """The moto server's DynamoDB evaluates a condition and writes as one step, as DynamoDB does."""
-    dynamodb = _moto(stack, "dynamodb")
-    table = dynamodb.list_tables()["TableNames"][0]
-    hash_key = dynamodb.describe_table(TableName=table)["Table"]["KeySchema"][0]["AttributeName"]
-    key = f"claim-{uuid.uuid4().hex}"
-    start = Barrier(50, timeout=30)
-
-    def claim(claimant: int) -> bool:
-        start.wait()
-        try:
-            dynamodb.put_item(
-                TableName=table,
-                Item={hash_key: {"S": key}, "claimant": {"N": str(claimant)}},
-                ConditionExpression="attribute_not_exists(#k)",
-                ExpressionAttributeNames={"#k": hash_key},
-            )
-        except ClientError as error:
-            assert error.response["Error"]["Code"] == "ConditionalCheckFailedException"
-            return False
-        return True
-
-    with ThreadPoolExecutor(50) as pool:
-        won = [claimant for claimant, ok in enumerate(pool.map(claim, range(50))) if ok]
-
-    assert len(won) == 1
-    stored = dynamodb.get_item(TableName=table, Key={hash_key: {"S": key}}, ConsistentRead=True)["Item"]
-    assert stored["claimant"] == {"N": str(won[0])}
 
 
 def test_the_moto_server_refuses_an_update_with_a_number_dynamodb_cannot_store(stack: Any) -> None:
