@@ -236,7 +236,7 @@ def _moto_server() -> Iterator[None]:
     from casset.settings import get_settings
     from infra.local.blueprint import REGION, blueprint
     from infra.local.functions import install_environment
-    from infra.local.moto_patches import run_handlers_in_process
+    from infra.local.moto_patches import patch_moto
     from infra.local.provision import provision
 
     with socket.socket() as probe:
@@ -256,7 +256,7 @@ def _moto_server() -> Iterator[None]:
     install_environment(plan, extra=local)
     get_settings.cache_clear()
     provision(plan)
-    undo = run_handlers_in_process(plan, asynchronous=False)
+    undo = patch_moto(plan, asynchronous=False)
     try:
         yield
     finally:

@@ -41,14 +41,15 @@ def load_event(name: str) -> dict[str, Any]:
 
 @contextmanager
 def moto_stack() -> Iterator[Any]:
-    """moto with the template's tables, bucket, queues and triggers; handlers run inline."""
+    """moto with the template's tables, bucket, queues and triggers, patched like `make dev`'s
+    (infra/local/moto_patches.py); handlers run inline."""
     from moto import mock_aws
 
     from casset.data import storage
     from casset.settings import get_settings
     from infra.local.blueprint import blueprint
     from infra.local.functions import install_environment
-    from infra.local.moto_patches import run_handlers_in_process
+    from infra.local.moto_patches import patch_moto
     from infra.local.provision import provision
 
     plan = blueprint()
@@ -58,7 +59,7 @@ def moto_stack() -> Iterator[Any]:
     storage._s3.cache_clear()
     with mock_aws():
         provision(plan)
-        undo = run_handlers_in_process(plan, asynchronous=False)
+        undo = patch_moto(plan, asynchronous=False)
         try:
             yield plan
         finally:

@@ -6,6 +6,8 @@ template.yaml; the HTTP API on 127.0.0.1:3000 runs the real handlers; uploads to
 in moto's S3 and invoke the real probe handler in this process. A Stripe API fake (localstripe plus
 infra/local/stripe_fake.py) listens on loopback too and sends signed webhooks to the local endpoints;
 the Stripe secrets are SSM SecureStrings in moto. The hourly reconciliation is not scheduled locally.
+moto behaves like AWS where our code relies on it through infra/local/moto_patches.py (each function one
+event at a time, atomic DynamoDB requests and its number limits, presigned POST policies enforced).
 """
 
 import argparse
@@ -22,7 +24,7 @@ from infra.local import analytics_tap
 from infra.local.blueprint import REGION, RouteSpec, blueprint
 from infra.local.functions import install_environment
 from infra.local.gateway import Gateway
-from infra.local.moto_patches import run_handlers_in_process
+from infra.local.moto_patches import patch_moto
 from infra.local.provision import provision
 from infra.local.stripe_fake import API_KEY, StripeFake
 from infra.local.tokens import issue, verify
@@ -85,8 +87,8 @@ def main() -> int:
     local = {"STRIPE_API_BASE": stripe.url, "SHORT_LINK_BASE_URL": api_url}
     local["FEATURE_FLAGS_FILE"] = _feature_flags_file()
     install_environment(plan, extra=_aws_environment(moto_url) | local)
+    undo = patch_moto(plan, asynchronous=True)
     provision(plan)
-    undo = run_handlers_in_process(plan, asynchronous=True)
     stop_tap = analytics_tap.follow(plan, ANALYTICS_ARCHIVE)
 
     if not args.quiet:

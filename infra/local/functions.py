@@ -1,8 +1,15 @@
 """Runs the template's functions in this process: the handler named by Handler, the environment the
-template gives it, and a Lambda-like context."""
+template gives it, and a Lambda-like context.
+
+Lambda hands an execution environment one event at a time, and our handlers rely on it: the Powertools
+resolver keeps the request it is resolving in module-level state. Every invocation here (the local API
+Gateway, moto's Lambda invocations for S3, SQS and EventBridge) goes through `invoke`, which holds the
+function's one local environment for the whole event, so concurrent requests to a function queue as they
+would for a function whose reserved concurrency is 1."""
 
 import importlib
 import os
+import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -47,6 +54,37 @@ def handler_of(spec: FunctionSpec) -> Callable[[dict, Any], Any]:
     return handler
 
 
+class _Environment:
+    """One function's execution environment: one event at a time."""
+
+    def __init__(self, name: str):
+        self.name = name
+        self._lock = threading.Lock()
+        self._holder: int | None = None
+
+    def run(self, handler: Callable[[dict, Any], Any], event: dict, context: LambdaContext) -> Any:
+        if self._holder == threading.get_ident():
+            # Waiting would deadlock; Lambda would start a second environment, which this process lacks.
+            raise RuntimeError(f"{self.name} invoked itself synchronously; the local stack cannot do that")
+        with self._lock:
+            self._holder = threading.get_ident()
+            try:
+                return handler(event, context)
+            finally:
+                self._holder = None
+
+
+_environments: dict[str, _Environment] = {}
+_environments_lock = threading.Lock()
+
+
+def _environment(name: str) -> _Environment:
+    with _environments_lock:
+        return _environments.setdefault(name, _Environment(name))
+
+
 def invoke(spec: FunctionSpec, event: dict) -> Any:
-    context = LambdaContext(f"casset-local-{spec.logical_id}", spec.memory_mb, spec.timeout_sec)
-    return handler_of(spec)(event, context)
+    """Run one event through the function, after any event it is already running."""
+    name = f"casset-local-{spec.logical_id}"
+    context = LambdaContext(name, spec.memory_mb, spec.timeout_sec)
+    return _environment(name).run(handler_of(spec), event, context)

@@ -1,11 +1,11 @@
 """Concurrent writes through the API handler: the single-active-visual invariant and unique handles are
 held by DynamoDB conditions and transactions, whatever the interleaving.
 
-Two pieces of harness make threads a faithful model of several Lambda containers hitting one table:
+Threads are a faithful model of several Lambda containers hitting one table because moto runs each
+DynamoDB request atomically, as DynamoDB does (infra/local/moto_patches.py; unpatched, moto applies a
+TransactWriteItems item by item and rolls back by restoring whole-table snapshots, so two threads inside
+moto at once can lose each other's writes), and because of one piece of harness:
 
-- moto applies a TransactWriteItems item by item and rolls back by restoring whole-table snapshots, so
-  two threads inside moto at once can lose each other's writes. DynamoDB executes every request
-  atomically, so `atomic_aws_requests` lets moto handle one DynamoDB request at a time.
 - Powertools keeps the request being resolved in process-global state (BaseRouter.current_event and the
   resolver's context dict): fine in Lambda, one request per container at a time, not across threads.
   `LambdaContainers` lets requests take turns on the handler and hands the floor over only inside the
@@ -33,24 +33,6 @@ from tests.integration.support import (
 )
 
 THREADS = 8
-
-
-@pytest.fixture
-def atomic_aws_requests(monkeypatch: pytest.MonkeyPatch) -> None:
-    """One DynamoDB request at a time inside moto (S3 is left alone: a PUT runs the probe inline, and
-    the probe's download runs on s3transfer's own threads while the PUT is still in progress)."""
-    from moto.core.botocore_stubber import BotocoreStubber
-
-    lock = threading.Lock()
-    original = BotocoreStubber.__call__
-
-    def one_at_a_time(self: BotocoreStubber, event_name: str, request: Any, **kwargs: Any) -> Any:
-        if not request.url.startswith("https://dynamodb."):
-            return original(self, event_name, request, **kwargs)
-        with lock:
-            return original(self, event_name, request, **kwargs)
-
-    monkeypatch.setattr(BotocoreStubber, "__call__", one_at_a_time)
 
 
 class LambdaContainers:
@@ -87,7 +69,7 @@ class LambdaContainers:
 
 
 @pytest.fixture
-def containers(api: Api, atomic_aws_requests: None) -> Iterator[Callable[[int], LambdaContainers]]:
+def containers(api: Api) -> Iterator[Callable[[int], LambdaContainers]]:
     yield lambda parties: LambdaContainers(api, parties)
 
 
@@ -286,7 +268,7 @@ def test_concurrent_reuses_of_one_upload_on_one_track_make_one_visual(
 
 
 def test_paging_while_visuals_arrive_concurrently_never_repeats_or_skips(
-    api: Api, artist: Artist, media: Media, atomic_aws_requests: None
+    api: Api, artist: Artist, media: Media
 ) -> None:
     from datetime import UTC, datetime
 
