@@ -56,6 +56,12 @@ def entitlement(caller: Caller, artist_id: str) -> Entitlement:
     )
 
 
+def hears_full_track(caller: Caller, track: Track) -> bool:
+    """The track's artist, or a fan with a GRANTED purchase of the artist: whoever may hear (and so
+    export or share) any window of it."""
+    return entitlement(caller, track.artist_id).entitled
+
+
 def audio_for(caller: Caller, track_id: str) -> AudioLink:
     track = get_track(track_id)
     if track.audio_status is not MediaStatus.READY or not track.audio_key:

@@ -16,10 +16,10 @@ from casset.ids import derived_id, new_id
 from casset.media_types import MediaCategory, media_type
 from casset.rules import (
     Caller,
-    can_see,
     check_can_activate,
     check_can_archive,
     check_can_reuse,
+    visible_visual,
     visual_of_track,
 )
 from casset.services import uploads
@@ -207,8 +207,7 @@ def get_visual_and_track(caller: Caller, visual_id: str) -> tuple[Visual, Track]
     if visual is None:
         raise NotFound("No such visual.", code="VISUAL_NOT_FOUND")
     track = get_track(visual.track_id)
-    if not can_see(caller, track, visual):
-        raise NotFound("No such visual.", code="VISUAL_NOT_FOUND")
+    visible_visual(caller, track, visual)
     require_for(V1, caller, track.artist_id)
     return visual, track
 
