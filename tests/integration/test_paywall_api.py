@@ -373,3 +373,22 @@ def test_another_artists_unready_visual_is_not_found_on_every_path(api: Api, med
             409,
             "VISUAL_NOT_READY",
         )
+
+
+def test_reusing_someone_elses_unready_visual_is_not_found_either(api: Api, media_module: Media) -> None:
+    stage = _stage(api, media_module)
+    archived = _visual(api, stage, media_module)
+    api("POST", f"/api/tracks/{stage.track_id}/visuals/{archived}/archive", user=stage.user_id)
+    processing = support.start_visual(api, stage.user_id, stage.track_id)["visual"]["id"]
+    ready = _visual(api, stage, media_module)
+    someone = support.create_profile(api, artist=True)
+    their_track = support.create_track(api, someone)["track"]["id"]
+
+    def reuse(visual_id: str) -> support.Reply:
+        return api(
+            "POST", f"/api/tracks/{their_track}/visuals", user=someone, body={"reuseVisualId": visual_id}
+        )
+
+    for hidden in (archived, processing):
+        assert support.error_code(reuse(hidden)) == (404, "VISUAL_NOT_FOUND")
+    assert support.error_code(reuse(ready)) == (403, "VISUAL_NOT_OWNED")  # anyone may see a READY one

@@ -118,7 +118,10 @@ def _reuse(
     caller: Caller, track: Track, original_id: str, description: Description, tag_slugs: list[str]
 ) -> Visual:
     """A new visual on this track sharing an earlier upload's media object and probe figures."""
-    original = check_can_reuse(caller, visuals_data.get_visual(original_id))
+    found = visuals_data.get_visual(original_id)
+    if found is not None:  # someone else's unready visual is not found here either, as when read
+        visible_visual(caller, get_track(found.track_id), found)
+    original = check_can_reuse(caller, found)
     root_id = original.reused_from or original.id
     _check_media_not_live_on(track.id, original.source_key)
     now = utcnow()
