@@ -54,8 +54,10 @@ def export_id_for(plan: RenderPlan) -> str:
 
 
 def request_export(caller: Caller, ask: ExportAsk) -> ExportJob:
-    """The export for this request: finished already, in flight, or queued now. A share whose visual
-    fell back adds a warning to this answer only: the job is shared by everyone asking for its plan."""
+    """The export for this request: finished already, in flight, or queued now. The window is the
+    paywall's (casset.paywall.hook_window: only the artist and collectors choose it); a new render is
+    charged to the requester's budget. A share whose visual fell back adds a warning to this answer only:
+    the job is shared by everyone asking for its plan."""
     requester = caller.require_user()
     stored_share = shares.get_share(ask.share_id) if ask.share_id else None
     track = get_track(track_of(ask.track_id, stored_share))
