@@ -62,9 +62,9 @@ def hook_window(
     )
     if asked_other_start or asked_other_length:
         raise Forbidden(
-            f"Only the artist and fans who collected the track choose the window; everyone else gets "
-            f"the track's hook ({hook.start_sec:g}s for {hook.duration_sec:g}s). Ask for it or for no "
-            f"window at all.",
+            f"Only the track's artist and fans who collected the artist choose the window; everyone "
+            f"else gets the track's hook ({hook.start_sec:g}s for {hook.duration_sec:g}s). Ask for it "
+            f"or for no window at all.",
             code=HOOK_WINDOW_LOCKED,
             details=[{"hookStartSec": hook.start_sec, "hookDurationSec": hook.duration_sec}],
         )

@@ -1,6 +1,7 @@
 """Who may hear what, asked on every audio request: the artist and fans with a GRANTED purchase of the
-artist hear the full track; everyone else gets the hook preview clip, never a URL of the full audio. What follows from it for exports
-and shares (who chooses the window, who reads an export) is casset.paywall's pure rules."""
+artist hear the full track; everyone else gets the hook preview clip, never a URL of the full audio.
+What follows from it for exports and shares (who chooses the window, who reads an export) is
+casset.paywall's pure rules."""
 
 from dataclasses import dataclass
 from datetime import datetime
