@@ -12,7 +12,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 )
 
 from api.schemas import ErrorOut
-from casset.errors import DomainError, RateLimited
+from casset.errors import DomainError
 
 logger = Logger(child=True)
 
@@ -35,7 +35,7 @@ def _field(location: tuple) -> str:
 def register(app: APIGatewayHttpResolver) -> None:
     @app.exception_handler(DomainError)
     def domain_error(error: DomainError) -> Response:
-        headers = {"Retry-After": str(error.retry_after_sec)} if isinstance(error, RateLimited) else None
+        headers = {"Retry-After": str(error.retry_after_sec)} if error.retry_after_sec is not None else None
         if error.status >= 500:
             logger.warning("dependency unavailable", extra={"code": error.code})
         return error_response(error.status, error.code, error.message, error.details, headers)

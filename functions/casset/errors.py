@@ -6,6 +6,7 @@ from http import HTTPStatus
 class DomainError(Exception):
     status = HTTPStatus.BAD_REQUEST
     code = "BAD_REQUEST"
+    retry_after_sec: int | None = None  # sent as Retry-After when set
 
     def __init__(self, message: str, *, code: str | None = None, details: list[dict] | None = None):
         super().__init__(message)
@@ -48,8 +49,8 @@ class RateLimited(DomainError):
     status = HTTPStatus.TOO_MANY_REQUESTS
     code = "RATE_LIMITED"
 
-    def __init__(self, message: str, *, retry_after_sec: int):
-        super().__init__(message)
+    def __init__(self, message: str, *, retry_after_sec: int, code: str | None = None):
+        super().__init__(message, code=code)
         self.retry_after_sec = retry_after_sec
 
 
@@ -74,3 +75,13 @@ class FlagsUnavailable(Unavailable):
     """No feature flag document could be read, so a launched feature's state is unknown; retry."""
 
     code = "FLAGS_UNAVAILABLE"
+
+
+class RenderQueueFull(Unavailable):
+    """As many renders as the platform runs at once are already queued or rendering; retry shortly."""
+
+    code = "RENDER_QUEUE_FULL"
+
+    def __init__(self, message: str, *, retry_after_sec: int):
+        super().__init__(message)
+        self.retry_after_sec = retry_after_sec

@@ -99,6 +99,15 @@ def can_see(caller: Caller, track: Track, visual: Visual) -> bool:
     return caller.user_id is not None and caller.user_id in {track.artist_id, visual.uploader_user_id}
 
 
+def visible_visual(caller: Caller, track: Track, visual: Visual | None) -> Visual:
+    """The one visibility rule of every path that names a visual by id (reading it, exporting or sharing
+    with it): a visual of another track, or one the caller may not see, is not found, so whether an id
+    exists (and in which state) cannot be probed."""
+    if visual is None or visual.track_id != track.id or not can_see(caller, track, visual):
+        raise NotFound("No such visual.", code="VISUAL_NOT_FOUND")
+    return visual
+
+
 def check_can_activate(visual: Visual) -> None:
     if visual.status is MediaStatus.ARCHIVED:
         raise Conflict(

@@ -44,6 +44,13 @@ class Settings(BaseModel):
     # Exports: outputs live 7 days (bucket lifecycle); a job record a little less, so a cache hit never
     # points at an expired file.
     export_retention_days: int = Field(6, alias="EXPORT_RETENTION_DAYS")
+    # Rendering costs money: each user starts at most this many renders an hour (a cache hit is free),
+    # and no new render is queued while this many are queued or rendering. A job counts as in flight
+    # for at most the horizon: three deliveries at the render queue's 30-minute visibility timeout,
+    # after which the dead-letter function has ended it.
+    export_renders_per_hour: int = Field(20, alias="EXPORT_RENDERS_PER_HOUR", ge=1)
+    export_max_in_flight: int = Field(100, alias="EXPORT_MAX_IN_FLIGHT", ge=1)
+    export_in_flight_horizon_sec: int = Field(5400, alias="EXPORT_IN_FLIGHT_HORIZON_SEC", ge=60)
 
     # Signed audio links: the full track and the hook preview are handed out for minutes, not hours, so
     # a link shared after a refund stops working soon.

@@ -65,9 +65,16 @@ def test_a_share_opens_with_its_visual_and_exports_with_it_then_falls_back(
     active = _ready_visual(artist, track_id, tmp_path / "active.mp4")
     assert artist.call("PATCH", f"/api/tracks/{track_id}/visuals/{active}/active", {"active": True}).ok
 
-    # Given a fan's share of the hook with the visual that is not the active one
+    # Given a fan's share of the hook (a fan who never collected shares the track's own hook, 403
+    # HOOK_WINDOW_LOCKED for any other) with the visual that is not the active one
+    assert (
+        fan.call(
+            "POST", "/api/shares", {"trackId": track_id, "hookStartSec": 2, "visualAssetId": shared_visual}
+        ).json()["code"]
+        == "HOOK_WINDOW_LOCKED"
+    )
     shared = fan.call(
-        "POST", "/api/shares", {"trackId": track_id, "hookStartSec": 2, "visualAssetId": shared_visual}
+        "POST", "/api/shares", {"trackId": track_id, "hookStartSec": 1, "visualAssetId": shared_visual}
     )
     assert shared.status_code == 201, shared.text
     share = shared.json()
@@ -80,7 +87,7 @@ def test_a_share_opens_with_its_visual_and_exports_with_it_then_falls_back(
     assert opened.status_code == 302
     location = urlsplit(opened.headers["Location"])
     assert location.path == f"/preview/{track_id}"
-    assert parse_qs(location.query) == {"t": ["2"], "v": [shared_visual], "s": [share["id"]]}
+    assert parse_qs(location.query) == {"t": ["1"], "v": [shared_visual], "s": [share["id"]]}
     assert (
         opened.headers["Set-Cookie"].startswith("ref=") and "Max-Age=2592000" in opened.headers["Set-Cookie"]
     )
@@ -90,7 +97,7 @@ def test_a_share_opens_with_its_visual_and_exports_with_it_then_falls_back(
     assert asked.status_code == 202, asked.text
     job = _finished(fan, asked.json()["id"])
     assert job["status"] == "DONE", job
-    assert (job["visualAssetId"], job["trackId"], job["hookStartSec"]) == (shared_visual, track_id, 2)
+    assert (job["visualAssetId"], job["trackId"], job["hookStartSec"]) == (shared_visual, track_id, 1)
     assert job["warnings"] == []
     assert requests.get(job["downloadUrl"], timeout=30).content[4:8] == b"ftyp"
 

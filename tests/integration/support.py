@@ -160,6 +160,24 @@ def set_active(api: Api, user: str, track_id: str, visual_id: str, active: bool)
     )
 
 
+def grant_collect(buyer: str, artist: str) -> str:
+    """Make `buyer` a collector of `artist`: the GRANTED purchase a paid webhook leaves (the commerce tests
+    drive the real Stripe path; here only the entitlement it gives matters). Returns its id."""
+    purchase_id = fresh("pi_")
+    boto3.client("dynamodb").put_item(
+        TableName=os.environ["PURCHASES_TABLE"],
+        Item={
+            "id": {"S": purchase_id},
+            "buyerId": {"S": buyer},
+            "artistId": {"S": artist},
+            "buyerArtist": {"S": f"{buyer}#{artist}"},
+            "succeeded": {"BOOL": True},
+            "state": {"S": "GRANTED"},
+        },
+    )
+    return purchase_id
+
+
 def error_code(reply: Reply) -> tuple[int, str]:
     status, body, _ = reply
     return status, body["code"]

@@ -65,8 +65,9 @@ def _ready_visual(api: Api, track_id: str, media: dict[str, bytes], *, activate:
 
 
 def _export(api: Api, track_id: str, **extra: Any) -> tuple[int, dict[str, Any]]:
+    """As the artist, who may choose any window of their track (casset.paywall)."""
     body = {"trackId": track_id, "hookStartSec": 2, "hookDurationSec": 5, **extra}
-    status, job, _ = api("POST", "/api/hooks/tiktok-video", user="a-fan", body=body)
+    status, job, _ = api("POST", "/api/hooks/tiktok-video", user=ARTIST, body=body)
     return status, job
 
 
@@ -82,7 +83,7 @@ def test_an_export_renders_the_active_visual_and_leaves_counting_to_the_client_e
 
     status, queued = _export(api, track["id"])
     assert status == 202
-    job = api("GET", f"/api/exports/{queued['id']}", user="a-fan")[1]
+    job = api("GET", f"/api/exports/{queued['id']}", user=ARTIST)[1]
 
     assert job["status"] == "DONE", job
     assert job["progress"] == 100 and job["visualAssetId"] == visual_id
@@ -92,7 +93,7 @@ def test_an_export_renders_the_active_visual_and_leaves_counting_to_the_client_e
         assert {stream.type for stream in container.streams} == {"video", "audio"}
     # Counters come only from client-fired events through the metrics pipeline, not from the render.
     assert api("GET", f"/api/visuals/{visual_id}")[1]["metrics"]["exports"] == 0
-    assert api("POST", f"/api/me/visuals/{visual_id}/event", user="a-fan", body={"type": "export"})[0] == 202
+    assert api("POST", f"/api/me/visuals/{visual_id}/event", user=ARTIST, body={"type": "export"})[0] == 202
     assert api("GET", f"/api/visuals/{visual_id}")[1]["metrics"]["exports"] == 1
 
 
@@ -104,7 +105,7 @@ def test_the_same_request_again_is_a_cache_hit_and_renders_nothing(
     status, again = _export(api, track["id"])
     assert status == 200
     assert again["id"] == first["id"] and again["status"] == "DONE" and again["downloadUrl"]
-    assert again["finishedAt"] == api("GET", f"/api/exports/{first['id']}", user="a-fan")[1]["finishedAt"]
+    assert again["finishedAt"] == api("GET", f"/api/exports/{first['id']}", user=ARTIST)[1]["finishedAt"]
 
 
 def test_any_changed_input_is_a_different_export(api: Api, track: dict, media: dict) -> None:
@@ -117,7 +118,7 @@ def test_any_changed_input_is_a_different_export(api: Api, track: dict, media: d
 
 def test_without_any_visual_the_cover_treatment_is_rendered(api: Api, track: dict) -> None:
     _, job = _export(api, track["id"])
-    job = api("GET", f"/api/exports/{job['id']}", user="a-fan")[1]
+    job = api("GET", f"/api/exports/{job['id']}", user=ARTIST)[1]
     assert job["status"] == "DONE" and job["visualAssetId"] is None
 
 
@@ -134,7 +135,7 @@ def test_with_visual_pairing_off_for_the_artist_the_active_visual_gives_way_to_t
         TableName=os.environ["EXPORTS_TABLE"], Key={"id": {"S": queued["id"]}}, ConsistentRead=True
     )["Item"]
     assert {"visualId", "visualKey"}.isdisjoint(item["plan"]["M"])  # no visual in the plan
-    job = api("GET", f"/api/exports/{queued['id']}", user="a-fan")[1]
+    job = api("GET", f"/api/exports/{queued['id']}", user=ARTIST)[1]
     assert job["status"] == "DONE" and job["visualAssetId"] is None
 
 
@@ -158,5 +159,5 @@ def test_exporting_needs_a_signed_in_caller(api: Api, track: dict) -> None:
 
 
 def test_unknown_exports_are_404(api: Api) -> None:
-    status, body, _ = api("GET", "/api/exports/nope", user="a-fan")
+    status, body, _ = api("GET", "/api/exports/nope", user=ARTIST)
     assert status == 404 and body["code"] == "EXPORT_NOT_FOUND"

@@ -138,7 +138,7 @@ def test_a_fan_shares_a_hook_with_a_visual_and_gets_a_short_link(
 
 
 def test_a_share_without_a_visual_follows_the_active_one_from_its_own_start(api: Api, stage: Stage) -> None:
-    body = _shared(api, support.create_profile(api, artist=False), stage.track_id, hookStartSec=4.25)
+    body = _shared(api, stage.artist, stage.track_id, hookStartSec=4.25)
     assert body["hookStartSec"] == 4.25 and body["visualAssetId"] is None
     item = _share_item(body["id"])
     assert item is not None and "visualId" not in item and float(item["hookStartSec"]["N"]) == 4.25
@@ -171,7 +171,7 @@ def test_invalid_shares_are_refused_with_a_code(
     api: Api, stage: Stage, fields: dict[str, Any], expected: tuple[int, str]
 ) -> None:
     body = {"trackId": stage.track_id, **fields}
-    assert support.error_code(api("POST", "/api/shares", user="someone", body=body)) == expected
+    assert support.error_code(api("POST", "/api/shares", user=stage.artist, body=body)) == expected
 
 
 def test_a_visual_that_is_not_ready_cannot_be_shared(api: Api, stage: Stage, media_module: Media) -> None:
@@ -185,7 +185,15 @@ def test_a_visual_that_is_not_ready_cannot_be_shared(api: Api, stage: Stage, med
         (processing, (409, "VISUAL_NOT_READY")),
         (foreign, (404, "VISUAL_NOT_FOUND")),
     ]:
-        assert support.error_code(_share(api, "someone", stage.track_id, visualAssetId=visual_id)) == expected
+        assert (
+            support.error_code(_share(api, stage.artist, stage.track_id, visualAssetId=visual_id)) == expected
+        )
+    # Anyone else is told what reading the visual would tell them: nothing of its state.
+    for visual_id in (archived, processing, foreign):
+        assert support.error_code(_share(api, "someone", stage.track_id, visualAssetId=visual_id)) == (
+            404,
+            "VISUAL_NOT_FOUND",
+        )
 
 
 def test_a_track_without_processed_audio_cannot_be_shared(api: Api) -> None:
@@ -227,14 +235,14 @@ def test_opening_a_share_redirects_to_the_preview_and_sets_the_sharers_referral_
 
     visual_id = _visual(api, stage, media_module)
     fan = support.create_profile(api, artist=False)
-    share = _shared(api, fan, stage.track_id, hookStartSec=3.5, visualAssetId=visual_id)
+    share = _shared(api, fan, stage.track_id, visualAssetId=visual_id)
 
     response = _open(share["id"])
 
     assert response["statusCode"] == 302
     location = response["headers"]["Location"]
     assert location.startswith(f"{os.environ['SITE_URL'].rstrip('/')}/preview/{stage.track_id}?")
-    assert _query(location) == {"t": ["3.5"], "v": [visual_id], "s": [share["id"]]}
+    assert _query(location) == {"t": ["2"], "v": [visual_id], "s": [share["id"]]}
     assert response["headers"]["Cache-Control"] == "no-store"
     (cookie,) = response["cookies"]
     parts = [part.strip() for part in cookie.split(";")]
@@ -335,24 +343,20 @@ def test_a_share_exports_with_the_shared_visual_and_hook_not_the_active_one(
     stage = _stage(api, media_module)
     shared_visual = _visual(api, stage, media_module)
     _visual(api, stage, media_module, active=True)
-    share = _shared(
-        api,
-        support.create_profile(api, artist=False),
-        stage.track_id,
-        visualAssetId=shared_visual,
-        hookStartSec=3,
-    )
+    share = _shared(api, stage.artist, stage.track_id, visualAssetId=shared_visual, hookStartSec=3)
 
-    status, job, _ = _export(api, "a-fan", shareId=share["id"])
+    status, job, _ = _export(api, stage.artist, shareId=share["id"])
 
     assert status == 202, job
     plan = _export_item(job["id"])["plan"]["M"]
     assert plan["visualId"]["S"] == shared_visual and plan["trackId"]["S"] == stage.track_id
     assert float(plan["hookStartSec"]["N"]) == 3 and float(plan["hookDurationSec"]["N"]) == HOOK_SECONDS
-    done = api("GET", f"/api/exports/{job['id']}", user="a-fan")[1]
+    done = api("GET", f"/api/exports/{job['id']}", user=stage.artist)[1]
     assert done["status"] == "DONE" and done["visualAssetId"] == shared_visual and done["warnings"] == []
-    # The same share exported again is the same export: the visual is part of its id.
-    again = _export(api, "another-fan", shareId=share["id"])
+    # The same share exported again by a collector (who may hear that window) is the same export.
+    collector = support.create_profile(api, artist=False)
+    support.grant_collect(collector, stage.artist)
+    again = _export(api, collector, shareId=share["id"])
     assert again[0] == 200 and again[1]["id"] == job["id"]
 
 
@@ -363,7 +367,7 @@ def test_a_share_exports_its_hook_as_resolved_when_the_audio_no_longer_holds_the
     created = support.create_track(api, artist, hookDurationSec=10, audioContentType="audio/wav")
     support.put_object(created["audioUpload"]["key"], media_module.audio(".wav", seconds=12.0), "audio/wav")
     track_id = created["track"]["id"]
-    share = _shared(api, support.create_profile(api, artist=False), track_id, hookStartSec=2)
+    share = _shared(api, artist, track_id, hookStartSec=2)
     # Given audio now shorter than the track's 10 s hook (the probe refits the track's hook on a
     # replacement, so the record is set directly)
     boto3.client("dynamodb").update_item(
@@ -375,14 +379,14 @@ def test_a_share_exports_its_hook_as_resolved_when_the_audio_no_longer_holds_the
     resolved = api("GET", f"/api/shares/{share['id']}")[1]
     assert (resolved["hookStartSec"], resolved["hookDurationSec"]) == (0, 8)
 
-    status, job, _ = _export(api, "a-fan", shareId=share["id"])
+    status, job, _ = _export(api, artist, shareId=share["id"])
 
     assert status == 202, job
     plan = _export_item(job["id"])["plan"]["M"]
     assert (float(plan["hookStartSec"]["N"]), float(plan["hookDurationSec"]["N"])) == (0, 8)
     # A start asked for keeps the share's fitted length; one that does not fit is refused.
-    assert _export(api, "a-fan", shareId=share["id"], hookStartSec=0)[1]["id"] == job["id"]
-    assert support.error_code(_export(api, "a-fan", shareId=share["id"], hookStartSec=1)) == (
+    assert _export(api, artist, shareId=share["id"], hookStartSec=0)[1]["id"] == job["id"]
+    assert support.error_code(_export(api, artist, shareId=share["id"], hookStartSec=1)) == (
         400,
         "INVALID_HOOK",
     )
@@ -401,8 +405,11 @@ def test_the_v_query_parameter_picks_the_visual_like_the_body_does(
     assert by_body[1]["id"] == by_query[1]["id"]
     assert support.error_code(conflict) == (400, "CONFLICTING_VISUAL_IDS")
     _archive(api, stage, other)
-    archived = _export(api, "a-fan", query={"v": other}, trackId=stage.track_id)
+    archived = _export(api, stage.artist, query={"v": other}, trackId=stage.track_id)
     assert support.error_code(archived) == (409, "VISUAL_NOT_READY")
+    # A fan is told what GET /api/visuals/{id} tells them: no such visual.
+    hidden = _export(api, "a-fan", query={"v": other}, trackId=stage.track_id)
+    assert support.error_code(hidden) == (404, "VISUAL_NOT_FOUND")
 
 
 def test_an_explicit_visual_overrides_the_shared_one(api: Api, stage: Stage, media_module: Media) -> None:

@@ -10,6 +10,7 @@ import pytest
 
 from casset.entities import AudioInfo, HookShare, MediaStatus, Track, User, VideoInfo, Visual, VisualKind
 from casset.errors import BadRequest, Conflict, NotFound
+from casset.rules import Caller
 from casset.services import exports, shares
 from casset.settings import get_settings
 
@@ -141,14 +142,17 @@ def test_no_referral_without_a_sharer_profile_or_an_artist() -> None:
 
 
 def test_an_asked_visual_must_be_of_the_track_and_ready() -> None:
-    assert shares.check_ready(visual(), "t1").id == "v1"
+    artist, fan = Caller(user_id="artist"), Caller(user_id="fan")
+    assert shares.check_ready(fan, visual(), track()).id == "v1"
     with pytest.raises(NotFound) as missing:
-        shares.check_ready(None, "t1")
+        shares.check_ready(artist, None, track())
     with pytest.raises(NotFound) as foreign:
-        shares.check_ready(visual(track_id="t2"), "t1")
+        shares.check_ready(artist, visual(track_id="t2"), track())
     with pytest.raises(Conflict) as archived:
-        shares.check_ready(visual(status=MediaStatus.ARCHIVED), "t1")
-    assert missing.value.code == foreign.value.code == "VISUAL_NOT_FOUND"
+        shares.check_ready(artist, visual(status=MediaStatus.ARCHIVED), track())
+    with pytest.raises(NotFound) as hidden:  # as GET /api/visuals/{id} answers a fan
+        shares.check_ready(fan, visual(status=MediaStatus.ARCHIVED), track())
+    assert missing.value.code == foreign.value.code == hidden.value.code == "VISUAL_NOT_FOUND"
     assert archived.value.code == "VISUAL_NOT_READY"
 
 

@@ -5,7 +5,7 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
-from api.routes.common import READ_ERRORS, SIGNED_IN, WRITE_ERRORS, accepted_response, caller
+from api.routes.common import READ_ERRORS, SIGNED_IN, WRITE_ERRORS, accepted_response, caller, errors
 from api.schemas import ExportOut, ExportRequest
 from casset.entities import ExportStatus
 from casset.services import exports
@@ -20,10 +20,14 @@ router = APIGatewayHttpRouter()
     "is visualAssetId or ?v= (both and different: 400 CONFLICTING_VISUAL_IDS), else the share's, else the "
     "track's active one. A share whose visual was archived since renders the active visual and this "
     "answer (not the job, which everyone asking for the same export shares) carries a "
-    "SHARED_VISUAL_UNAVAILABLE warning.",
+    "SHARED_VISUAL_UNAVAILABLE warning. Only the track's artist and fans entitled to the full track choose "
+    "the window (hookStartSec, hookDurationSec); everyone else gets the track's hook, and asking for another "
+    "window is 403 HOOK_WINDOW_LOCKED. Each new render counts against the caller's hourly budget (429 "
+    "RENDER_BUDGET_EXCEEDED with Retry-After; an export already rendered is free) and waits for room when "
+    "too many are in flight (503 RENDER_QUEUE_FULL with Retry-After).",
     tags=["exports"],
     security=SIGNED_IN,
-    responses=accepted_response(ExportOut) | WRITE_ERRORS,
+    responses=accepted_response(ExportOut) | WRITE_ERRORS | errors(503),
 )
 def request_export(
     request: Annotated[ExportRequest, Body()],
@@ -49,9 +53,12 @@ def request_export(
 @router.get(
     "/api/exports/<exportId>",
     summary="An export's status, progress and ETA; when DONE a signed URL of the MP4 and its metadata",
+    description="Readable by its requester, the track's artist, and whoever could ask for the same export "
+    "now (its visual is one they may see and its window the track's hook, or they may hear the full "
+    "track); 404 EXPORT_NOT_FOUND for everyone else.",
     tags=["exports"],
     security=SIGNED_IN,
     responses=READ_ERRORS,
 )
 def get_export(exportId: str) -> ExportOut:
-    return ExportOut.of(exports.get_export(exportId))
+    return ExportOut.of(exports.read_export(caller(router), exportId))

@@ -19,9 +19,11 @@ router = APIGatewayHttpRouter()
     "/api/shares",
     summary="Share a hook with a chosen visual: a short link /s/{id} that credits the caller's referrals",
     description="hookStartSec defaults to the track's previewStartSec and must leave room for the track's "
-    "hook inside the audio (400 INVALID_HOOK); visualAssetId must be a READY visual of the track (404 "
-    "VISUAL_NOT_FOUND, 409 VISUAL_NOT_READY). A sharer with a profile who is not the track's artist gets a "
-    "referral link for the artist, which the short link's opener is attributed to.",
+    "hook inside the audio (400 INVALID_HOOK); only the track's artist and fans entitled to the full track "
+    "choose it (anyone else: 403 HOOK_WINDOW_LOCKED, and their share carries the track's hook). "
+    "visualAssetId must be a READY visual of the track (404 VISUAL_NOT_FOUND, also for a visual the caller "
+    "may not see; 409 VISUAL_NOT_READY for its artist). A sharer with a profile who is not the track's "
+    "artist gets a referral link for the artist, which the short link's opener is attributed to.",
     tags=["shares"],
     security=SIGNED_IN,
     responses=created_response(ShareOut) | WRITE_ERRORS,

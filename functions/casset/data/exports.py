@@ -1,13 +1,16 @@
 """Export jobs. Every state change is conditioned on the state it leaves, so a redelivered or duplicate
 message cannot render a finished export again."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from casset.clock import utcnow
-from casset.data._dynamo import fetch, put_if, ready, update_if
+from casset.data._dynamo import fetch, put_if, ready, translated_errors, update_if
 from casset.data.tables import ExportItem, OutputAttribute, PlanAttribute
 from casset.entities import ExportJob, ExportOutput, ExportStatus, RenderPlan
 from casset.settings import get_settings
+
+# The one value of the sparse in-flight index's key: present while QUEUED or RENDERING, removed at the end.
+IN_FLIGHT = "RENDER"
 
 
 def _to_job(item: ExportItem) -> ExportJob:
@@ -54,6 +57,8 @@ def create_export(export_id: str, plan: RenderPlan, requested_by: str) -> tuple[
         created_at=now,
         updated_at=now,
         expires_at=now + timedelta(days=get_settings().export_retention_days),
+        in_flight=IN_FLIGHT,
+        in_flight_since=now,
     )
     if put_if(item, ExportItem.id.does_not_exist()):
         return _to_job(item), True
@@ -75,9 +80,19 @@ def requeue_failed(export_id: str) -> bool:
             ExportItem.failure_message.remove(),
             ExportItem.eta_sec.remove(),
             ExportItem.expires_at.set(now + timedelta(days=get_settings().export_retention_days)),
+            ExportItem.in_flight.set(IN_FLIGHT),
+            ExportItem.in_flight_since.set(now),
         ],
         ExportItem.status == ExportStatus.FAILED.value,
     )
+
+
+def count_in_flight(since: datetime, up_to: int) -> int:
+    """How many jobs entered QUEUED after `since` and are still QUEUED or RENDERING, counting at most
+    `up_to` (one query of the sparse index, eventually consistent: a burst can overshoot by a few)."""
+    ready()
+    with translated_errors():
+        return ExportItem.in_flight_index.count(IN_FLIGHT, ExportItem.in_flight_since > since, limit=up_to)
 
 
 def claim(export_id: str) -> ExportJob | None:
@@ -129,6 +144,8 @@ def complete(
             ExportItem.warnings.set(ExportItem.warnings.append(warnings)),
             ExportItem.finished_at.set(utcnow()),
             ExportItem.render_sec.set(round(render_sec, 3)),
+            ExportItem.in_flight.remove(),
+            ExportItem.in_flight_since.remove(),
         ],
         ExportItem.status == ExportStatus.RENDERING.value,
     )
@@ -142,6 +159,8 @@ def fail(export_id: str, reason: str, message: str) -> bool:
             ExportItem.failure_reason.set(reason),
             ExportItem.failure_message.set(message[:500]),
             ExportItem.finished_at.set(utcnow()),
+            ExportItem.in_flight.remove(),
+            ExportItem.in_flight_since.remove(),
         ],
         ExportItem.status.is_in(ExportStatus.QUEUED.value, ExportStatus.RENDERING.value),
     )

@@ -239,6 +239,18 @@ class OutputAttribute(MapAttribute):
     audio_bitrate = NumberAttribute(attr_name="audioBitrate")
 
 
+class ExportsInFlight(GlobalSecondaryIndex["ExportItem"]):
+    """Sparse: only QUEUED and RENDERING jobs carry `inFlight`, so counting the index counts the renders
+    the platform is paying for now, without reading anything else."""
+
+    class Meta:
+        index_name = "inFlight"
+        projection = KeysOnlyProjection()
+
+    in_flight = UnicodeAttribute(hash_key=True, attr_name="inFlight")
+    in_flight_since = UTCDateTimeAttribute(range_key=True, attr_name="inFlightSince")
+
+
 class ExportItem(Model):
     """An export job, keyed by the hash of its render plan (content-addressed)."""
 
@@ -263,6 +275,10 @@ class ExportItem(Model):
     created_at = UTCDateTimeAttribute(attr_name="createdAt")
     updated_at = UTCDateTimeAttribute(attr_name="updatedAt")
     expires_at = TTLAttribute(attr_name="expiresAt")
+    in_flight = UnicodeAttribute(attr_name="inFlight", null=True)
+    in_flight_since = UTCDateTimeAttribute(attr_name="inFlightSince", null=True)
+
+    in_flight_index = ExportsInFlight()
 
 
 class RateLimitItem(Model):

@@ -1,5 +1,7 @@
 """Who may hear what, asked on every audio request: the artist and fans with a GRANTED purchase of the
-artist hear the full track; everyone else gets the hook preview clip, never a URL of the full audio."""
+artist hear the full track; everyone else gets the hook preview clip, never a URL of the full audio.
+What follows from it for exports and shares (who chooses the window, who reads an export) is
+casset.paywall's pure rules."""
 
 from dataclasses import dataclass
 from datetime import datetime
@@ -54,6 +56,12 @@ def entitlement(caller: Caller, artist_id: str) -> Entitlement:
     return Entitlement(
         artist_id, purchase_id is not None, Reason.PURCHASE if purchase_id else Reason.NONE, purchase_id
     )
+
+
+def hears_full_track(caller: Caller, track: Track) -> bool:
+    """The track's artist, or a fan with a GRANTED purchase of the artist: whoever may hear (and so
+    export or share) any window of it."""
+    return entitlement(caller, track.artist_id).entitled
 
 
 def audio_for(caller: Caller, track_id: str) -> AudioLink:

@@ -7,7 +7,9 @@ from typing import Literal
 
 from casset.data import exports as exports_data
 from casset.data import queue
+from casset.data import tracks as tracks_data
 from casset.data import users as users_data
+from casset.data import visuals as visuals_data
 from casset.entities import (
     ExportJob,
     ExportStatus,
@@ -20,8 +22,9 @@ from casset.entities import (
 )
 from casset.errors import BadRequest, Conflict, NotFound
 from casset.flags import Feature, require_for
+from casset.paywall import HookWindow, hook_window, may_read_export, track_hook
 from casset.rules import Caller, check_hook
-from casset.services import shares
+from casset.services import entitlements, render_budget, shares
 from casset.services.tracks import get_track
 
 # Bump when the renderer's output for the same plan changes (layout, codec settings, fonts).
@@ -51,20 +54,21 @@ def export_id_for(plan: RenderPlan) -> str:
 
 
 def request_export(caller: Caller, ask: ExportAsk) -> ExportJob:
-    """The export for this request: finished already, in flight, or queued now. A share whose visual
-    fell back adds a warning to this answer only: the job is shared by everyone asking for its plan."""
+    """The export for this request: finished already, in flight, or queued now. The window is the
+    paywall's (casset.paywall.hook_window: only the artist and collectors choose it); a new render is
+    charged to the requester's budget. A share whose visual fell back adds a warning to this answer only:
+    the job is shared by everyone asking for its plan."""
     requester = caller.require_user()
     stored_share = shares.get_share(ask.share_id) if ask.share_id else None
     track = get_track(track_of(ask.track_id, stored_share))
     share = shares.as_shown(caller, stored_share, track) if stored_share else None
-    if share:
-        start, duration = shares.hook_of(share, track)
-    else:
-        start, duration = track.preview_start_sec, track.hook_duration_sec
-    if ask.hook_start_sec is not None:
-        start = ask.hook_start_sec
-    if ask.hook_duration_sec is not None:
-        duration = ask.hook_duration_sec
+    window = hook_window(
+        track,
+        HookWindow(*shares.hook_of(share, track)) if share else track_hook(track),
+        ask.hook_start_sec,
+        ask.hook_duration_sec,
+        lambda: entitlements.hears_full_track(caller, track),
+    )
     if ask.visual_id:
         require_for(Feature.VISUAL_PAIRING_V1, caller, track.artist_id)
     if ask.query_visual_id:
@@ -72,8 +76,12 @@ def request_export(caller: Caller, ask: ExportAsk) -> ExportJob:
     choice = shares.pick_visual(
         caller, track, asked_visual(ask.visual_id, ask.query_visual_id), share.visual_id if share else None
     )
-    plan = plan_export(track, start, duration, choice.visual, ask.share_url, ask.preset)
-    job, created = exports_data.create_export(export_id_for(plan), plan, requester)
+    plan = plan_export(track, window.start_sec, window.duration_sec, choice.visual, ask.share_url, ask.preset)
+    export_id = export_id_for(plan)
+    cached = exports_data.get_export(export_id)
+    if cached is None or cached.status is ExportStatus.FAILED:
+        render_budget.charge(requester)  # only a render about to start costs anything
+    job, created = exports_data.create_export(export_id, plan, requester)
     if created:
         queue.enqueue_render(job.id)
     elif job.status is ExportStatus.FAILED and exports_data.requeue_failed(job.id):
@@ -144,6 +152,24 @@ def give_up(export_id: str) -> bool:
         RETRIES_EXHAUSTED,
         "The render kept failing for a transient reason and was given up; ask for the export again.",
     )
+
+
+def read_export(caller: Caller, export_id: str) -> ExportJob:
+    """An export as the caller may read it (casset.paywall.may_read_export); 404 for everyone else, as
+    for an id that does not exist, so ids cannot be probed."""
+    job = exports_data.get_export(export_id)
+    track = tracks_data.get_track(job.plan.track_id) if job else None
+    visual = visuals_data.get_visual(job.plan.visual_id) if job and job.plan.visual_id else None
+    if job is None or not may_read_export(
+        caller,
+        job.plan,
+        job.requested_by,
+        track,
+        visual,
+        lambda: track is not None and entitlements.hears_full_track(caller, track),
+    ):
+        raise NotFound("No such export.", code="EXPORT_NOT_FOUND")
+    return job
 
 
 def get_export(export_id: str) -> ExportJob:

@@ -18,8 +18,9 @@ from casset.data import visuals as visuals_data
 from casset.entities import HookShare, MediaStatus, Track, User, Visual
 from casset.errors import Conflict, NotFound
 from casset.flags import Feature, is_enabled, require_for
-from casset.rules import Caller, check_hook, fit_hook, visual_of_track
-from casset.services import referrals
+from casset.paywall import hook_window, track_hook
+from casset.rules import Caller, check_hook, fit_hook, visible_visual
+from casset.services import entitlements, referrals
 from casset.services.tracks import get_track
 from casset.settings import get_settings
 
@@ -104,9 +105,10 @@ def referral_due(sharer: User | None, artist: User | None) -> bool:
     return sharer is not None and artist is not None and artist.is_artist and sharer.id != artist.id
 
 
-def check_ready(visual: Visual | None, track_id: str) -> Visual:
-    """An explicitly asked visual: this track's (404 otherwise) and READY (409 otherwise)."""
-    found = visual_of_track(visual, track_id)
+def check_ready(caller: Caller, visual: Visual | None, track: Track) -> Visual:
+    """An explicitly asked visual: one of this track's the caller may see (404 otherwise, as reading it
+    would answer) and READY (409 otherwise: only its artist or uploader learns its state)."""
+    found = visible_visual(caller, track, visual)
     if found.status is not MediaStatus.READY:
         raise Conflict(f"The visual is {found.status.value}, not READY.", code="VISUAL_NOT_READY")
     return found
@@ -166,7 +168,7 @@ def pick_visual(caller: Caller, track: Track, asked_id: str | None, shared_id: s
     """The visual to show: the asked one (strict), else the shared one (falling back to the active one
     when it is no longer READY), else the track's active visual, else none."""
     if asked_id:
-        return VisualChoice(check_ready(visuals_data.get_visual(asked_id), track.id))
+        return VisualChoice(check_ready(caller, visuals_data.get_visual(asked_id), track))
     if shared_id:
         shared = visuals_data.get_visual(shared_id)
         if shared and shared.track_id == track.id and shared.status is MediaStatus.READY:
@@ -186,9 +188,13 @@ def create_share(
         require_for(Feature.VISUAL_PAIRING_V2, caller, track.artist_id)
     if track.audio_status is not MediaStatus.READY or track.audio is None:
         raise Conflict("The track's audio is not processed yet.", code="AUDIO_NOT_READY")
-    start = track.preview_start_sec if hook_start_sec is None else round(hook_start_sec, 3)
+    # A sharer who may not choose the window shares the track's hook, so the link carries nothing more.
+    window = hook_window(
+        track, track_hook(track), hook_start_sec, None, lambda: entitlements.hears_full_track(caller, track)
+    )
+    start = round(window.start_sec, 3)
     check_hook(start, track.hook_duration_sec, track.audio.duration_sec)
-    visual = check_ready(visuals_data.get_visual(visual_id), track.id) if visual_id else None
+    visual = check_ready(caller, visuals_data.get_visual(visual_id), track) if visual_id else None
     artist = users_data.get_user(track.artist_id)
     code = None
     if artist and referral_due(users_data.get_user(sharer_id), artist):

@@ -16,10 +16,10 @@ from casset.ids import derived_id, new_id
 from casset.media_types import MediaCategory, media_type
 from casset.rules import (
     Caller,
-    can_see,
     check_can_activate,
     check_can_archive,
     check_can_reuse,
+    visible_visual,
     visual_of_track,
 )
 from casset.services import uploads
@@ -118,7 +118,10 @@ def _reuse(
     caller: Caller, track: Track, original_id: str, description: Description, tag_slugs: list[str]
 ) -> Visual:
     """A new visual on this track sharing an earlier upload's media object and probe figures."""
-    original = check_can_reuse(caller, visuals_data.get_visual(original_id))
+    found = visuals_data.get_visual(original_id)
+    if found is not None:  # someone else's unready visual is not found here either, as when read
+        visible_visual(caller, get_track(found.track_id), found)
+    original = check_can_reuse(caller, found)
     root_id = original.reused_from or original.id
     _check_media_not_live_on(track.id, original.source_key)
     now = utcnow()
@@ -207,8 +210,7 @@ def get_visual_and_track(caller: Caller, visual_id: str) -> tuple[Visual, Track]
     if visual is None:
         raise NotFound("No such visual.", code="VISUAL_NOT_FOUND")
     track = get_track(visual.track_id)
-    if not can_see(caller, track, visual):
-        raise NotFound("No such visual.", code="VISUAL_NOT_FOUND")
+    visible_visual(caller, track, visual)
     require_for(V1, caller, track.artist_id)
     return visual, track
 

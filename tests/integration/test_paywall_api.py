@@ -1,0 +1,394 @@
+"""The paywall at the edges, through the real API handler on moto: who may choose the window of an export or
+a share (the artist, a collector; not a fan who never collected, nor someone else), who may read an export
+and its signed URL, what rendering may cost (an hourly budget per user, a ceiling on renders in flight),
+and one visibility rule for visuals named by id."""
+
+import os
+from datetime import timedelta
+from typing import Any
+
+import boto3
+import pytest
+
+from tests.conftest import Api as ApiClient
+from tests.integration import support
+from tests.integration.support import Api, Media
+
+HOOK_START, HOOK_SECONDS = 2.0, 5.0  # the track's hook: 2 s to 7 s of 12 s of audio
+
+
+@pytest.fixture(scope="module")
+def api_module(aws: Any) -> Api:
+    return ApiClient()
+
+
+@pytest.fixture(scope="module")
+def media_module(tmp_path_factory: pytest.TempPathFactory) -> Media:
+    return Media(tmp_path_factory.mktemp("paywall-media"))
+
+
+@pytest.fixture(scope="module")
+def stage(api_module: Api, media_module: Media) -> support.Artist:
+    return _stage(api_module, media_module)
+
+
+def _stage(api: Api, media: Media) -> support.Artist:
+    artist = support.create_profile(api, artist=True)
+    created = support.create_track(
+        api, artist, previewStartSec=HOOK_START, hookDurationSec=HOOK_SECONDS, audioContentType="audio/wav"
+    )
+    support.put_object(created["audioUpload"]["key"], media.audio(".wav", seconds=12.0), "audio/wav")
+    track = support.get_track(api, created["track"]["id"])
+    assert track["audio"]["status"] == "READY", track
+    return support.Artist(artist, track["id"])
+
+
+def _fan(api: Api) -> str:
+    return support.create_profile(api, artist=False)
+
+
+def _collector(api: Api, stage: support.Artist) -> str:
+    fan = _fan(api)
+    support.grant_collect(fan, stage.user_id)
+    return fan
+
+
+def _export(api: Api, user: str | None, track_id: str, **fields: Any) -> support.Reply:
+    body = {"trackId": track_id, "preset": "low", **fields}
+    return api("POST", "/api/hooks/tiktok-video", user=user, body=body)
+
+
+def _exported(api: Api, user: str, track_id: str, **fields: Any) -> dict[str, Any]:
+    status, job, _ = _export(api, user, track_id, **fields)
+    assert status in {200, 202}, job
+    return dict(job)
+
+
+def _plan_window(export_id: str) -> tuple[float, float]:
+    item = support.raw_item("EXPORTS_TABLE", {"id": export_id})
+    assert item is not None
+    plan = item["plan"]["M"]
+    return float(plan["hookStartSec"]["N"]), float(plan["hookDurationSec"]["N"])
+
+
+def _exports_of_track(track_id: str) -> list[str]:
+    """Every export job of the track, read whole (a test-only scan of a small moto table)."""
+    items = boto3.client("dynamodb").scan(TableName=os.environ["EXPORTS_TABLE"])["Items"]
+    return [item["id"]["S"] for item in items if item["plan"]["M"]["trackId"]["S"] == track_id]
+
+
+def _read(api: Api, user: str | None, export_id: str) -> support.Reply:
+    return api("GET", f"/api/exports/{export_id}", user=user)
+
+
+def _share(api: Api, user: str | None, track_id: str, **fields: Any) -> support.Reply:
+    return api("POST", "/api/shares", user=user, body={"trackId": track_id, **fields})
+
+
+def _share_start(share_id: str) -> float:
+    item = support.raw_item("HOOK_SHARES_TABLE", {"id": share_id})
+    assert item is not None
+    return float(item["hookStartSec"]["N"])
+
+
+def _visual(api: Api, stage: support.Artist, media: Media) -> str:
+    visual = support.add_visual(api, stage.user_id, stage.track_id, media.clip)
+    assert visual["status"] == "READY", visual
+    return str(visual["id"])
+
+
+# The window of an export
+
+
+@pytest.mark.parametrize(
+    "window",
+    [
+        {"hookStartSec": 6},  # another 5 s of the track
+        {"hookDurationSec": 10},  # a longer stretch from the hook's start
+        {"hookStartSec": 0, "hookDurationSec": 12},
+    ],
+)
+def test_a_fan_who_never_collected_cannot_choose_the_window_of_an_export(
+    api: Api, media_module: Media, window: dict[str, float]
+) -> None:
+    stage = _stage(api, media_module)
+
+    status, body, _ = _export(api, _fan(api), stage.track_id, **window)
+
+    assert (status, body["code"]) == (403, "HOOK_WINDOW_LOCKED")
+    assert body["details"] == [{"hookStartSec": HOOK_START, "hookDurationSec": HOOK_SECONDS}]
+    assert _exports_of_track(stage.track_id) == []  # nothing rendered, nothing queued
+
+
+@pytest.mark.parametrize(
+    "window",
+    [{}, {"hookStartSec": HOOK_START}, {"hookStartSec": HOOK_START, "hookDurationSec": HOOK_SECONDS}],
+)
+def test_a_fan_exports_the_tracks_hook_by_asking_for_it_or_for_no_window(
+    api: Api, stage: support.Artist, window: dict[str, float]
+) -> None:
+    job = _exported(api, _fan(api), stage.track_id, **window)
+    assert _plan_window(job["id"]) == (HOOK_START, HOOK_SECONDS)
+
+
+def test_someone_without_a_profile_gets_the_hook_too(api: Api, stage: support.Artist) -> None:
+    assert support.error_code(_export(api, support.fresh("no-profile-"), stage.track_id, hookStartSec=6)) == (
+        403,
+        "HOOK_WINDOW_LOCKED",
+    )
+
+
+def test_the_artist_and_a_collector_choose_any_window(api: Api, stage: support.Artist) -> None:
+    by_artist = _exported(api, stage.user_id, stage.track_id, hookStartSec=6, hookDurationSec=6)
+    by_collector = _exported(api, _collector(api, stage), stage.track_id, hookStartSec=1, hookDurationSec=7)
+    assert _plan_window(by_artist["id"]) == (6, 6)
+    assert _plan_window(by_collector["id"]) == (1, 7)
+
+
+def test_a_refunded_collect_no_longer_lets_a_fan_choose(api: Api, stage: support.Artist) -> None:
+    fan = _fan(api)
+    purchase_id = support.grant_collect(fan, stage.user_id)
+    boto3.client("dynamodb").update_item(
+        TableName=os.environ["PURCHASES_TABLE"],
+        Key={"id": {"S": purchase_id}},
+        UpdateExpression="SET #state = :refunded",
+        ExpressionAttributeNames={"#state": "state"},
+        ExpressionAttributeValues={":refunded": {"S": "REFUNDED"}},
+    )
+    assert support.error_code(_export(api, fan, stage.track_id, hookStartSec=6)) == (
+        403,
+        "HOOK_WINDOW_LOCKED",
+    )
+
+
+def test_a_collector_of_another_artist_cannot_choose(
+    api: Api, stage: support.Artist, media_module: Media
+) -> None:
+    other = _stage(api, media_module)
+    assert support.error_code(_export(api, _collector(api, other), stage.track_id, hookStartSec=6)) == (
+        403,
+        "HOOK_WINDOW_LOCKED",
+    )
+
+
+def test_nobody_exports_anything(api: Api, stage: support.Artist) -> None:
+    assert support.error_code(_export(api, None, stage.track_id)) == (401, "UNAUTHORIZED")
+
+
+# The window of a share, and exporting from one
+
+
+def test_a_fan_shares_the_tracks_hook_and_cannot_share_another_window(
+    api: Api, stage: support.Artist
+) -> None:
+    fan = _fan(api)
+
+    assert support.error_code(_share(api, fan, stage.track_id, hookStartSec=6)) == (403, "HOOK_WINDOW_LOCKED")
+    by_default = _share(api, fan, stage.track_id)[1]
+    asked_hook = _share(api, fan, stage.track_id, hookStartSec=HOOK_START)[1]
+
+    assert _share_start(by_default["id"]) == _share_start(asked_hook["id"]) == HOOK_START
+    assert by_default["hookStartSec"] == asked_hook["hookStartSec"] == HOOK_START
+
+
+def test_a_collectors_share_keeps_its_window_for_collectors_and_gives_fans_the_hook(
+    api: Api, stage: support.Artist
+) -> None:
+    status, share, _ = _share(api, _collector(api, stage), stage.track_id, hookStartSec=6)
+    assert status == 201 and _share_start(share["id"]) == 6
+
+    for_collector = _exported(api, _collector(api, stage), stage.track_id, shareId=share["id"])
+    for_fan = _exported(api, _fan(api), stage.track_id, shareId=share["id"])
+
+    assert _plan_window(for_collector["id"]) == (6, HOOK_SECONDS)
+    assert _plan_window(for_fan["id"]) == (HOOK_START, HOOK_SECONDS)
+    # Asking for the share's window by name does not widen it either.
+    assert support.error_code(
+        _export(api, _fan(api), stage.track_id, shareId=share["id"], hookStartSec=6)
+    ) == (
+        403,
+        "HOOK_WINDOW_LOCKED",
+    )
+
+
+def test_the_artists_share_of_another_window_gives_fans_the_hook(api: Api, stage: support.Artist) -> None:
+    share = _share(api, stage.user_id, stage.track_id, hookStartSec=5)[1]
+    for_fan = _exported(api, _fan(api), stage.track_id, shareId=share["id"])
+    assert _plan_window(for_fan["id"]) == (HOOK_START, HOOK_SECONDS)
+
+
+# Who reads an export
+
+
+def test_an_export_of_the_public_hook_is_readable_by_whoever_could_ask_for_it(
+    api: Api, stage: support.Artist, media_module: Media
+) -> None:
+    visual_id = _visual(api, stage, media_module)
+    job = _exported(api, _fan(api), stage.track_id, visualAssetId=visual_id)
+
+    for reader in (_fan(api), stage.user_id, _collector(api, stage), support.fresh("no-profile-")):
+        status, body, _ = _read(api, reader, job["id"])
+        assert status == 200 and body["status"] == "DONE" and body["downloadUrl"], (reader, body)
+    assert support.error_code(_read(api, None, job["id"])) == (404, "EXPORT_NOT_FOUND")
+
+
+def test_an_export_of_another_window_is_readable_by_its_requester_the_artist_and_collectors_only(
+    api: Api, stage: support.Artist
+) -> None:
+    requester = _collector(api, stage)
+    job = _exported(api, requester, stage.track_id, hookStartSec=6, hookDurationSec=6)
+
+    for reader in (requester, stage.user_id, _collector(api, stage)):
+        status, body, _ = _read(api, reader, job["id"])
+        assert status == 200 and body["downloadUrl"], (reader, body)
+    for outsider in (_fan(api), support.fresh("no-profile-"), None):
+        status, body, _ = _read(api, outsider, job["id"])
+        assert (status, body["code"]) == (404, "EXPORT_NOT_FOUND") and "downloadUrl" not in body
+
+
+def test_an_export_whose_visual_was_archived_is_no_longer_everyones(api: Api, media_module: Media) -> None:
+    stage = _stage(api, media_module)
+    visual_id = _visual(api, stage, media_module)
+    requester = _fan(api)
+    job = _exported(api, requester, stage.track_id, visualAssetId=visual_id)
+    assert _read(api, _fan(api), job["id"])[0] == 200
+    archived = api("POST", f"/api/tracks/{stage.track_id}/visuals/{visual_id}/archive", user=stage.user_id)
+    assert archived[0] == 200, archived[1]
+
+    assert support.error_code(_read(api, _fan(api), job["id"])) == (404, "EXPORT_NOT_FOUND")
+    assert _read(api, requester, job["id"])[0] == 200
+    assert _read(api, stage.user_id, job["id"])[0] == 200
+
+
+def test_an_export_of_an_old_hook_is_no_longer_everyones(api: Api, media_module: Media) -> None:
+    stage = _stage(api, media_module)
+    requester = _fan(api)
+    job = _exported(api, requester, stage.track_id)
+    moved = api("PATCH", f"/api/tracks/{stage.track_id}", user=stage.user_id, body={"previewStartSec": 4})
+    assert moved[0] == 200, moved[1]
+
+    assert support.error_code(_read(api, _fan(api), job["id"])) == (404, "EXPORT_NOT_FOUND")
+    assert _read(api, requester, job["id"])[0] == 200
+    assert _read(api, _collector(api, stage), job["id"])[0] == 200
+
+
+# What rendering may cost
+
+
+def test_each_user_starts_a_bounded_number_of_renders_an_hour_and_cache_hits_are_free(
+    api: Api, media_module: Media, settings_env: Any
+) -> None:
+    stage = _stage(api, media_module)
+    settings_env(EXPORT_RENDERS_PER_HOUR="2")
+    artist = stage.user_id
+    first = _exported(api, artist, stage.track_id, hookStartSec=0)
+    _exported(api, artist, stage.track_id, hookStartSec=1)
+
+    status, body, headers = _export(api, artist, stage.track_id, hookStartSec=3)
+    again = _export(api, artist, stage.track_id, hookStartSec=0)
+
+    assert (status, body["code"]) == (429, "RENDER_BUDGET_EXCEEDED")
+    assert 1 <= int(headers["Retry-After"]) <= 3600
+    assert not any(_plan_window(export_id)[0] == 3 for export_id in _exports_of_track(stage.track_id))
+    assert again[0] == 200 and again[1]["id"] == first["id"]  # already rendered: free
+    # The budget is the user's: a fan still exports, and other writes are not held back.
+    assert _export(api, _fan(api), stage.track_id)[0] in {200, 202}
+    assert api("PATCH", f"/api/tracks/{stage.track_id}", user=artist, body={"title": "Still mine"})[0] == 200
+
+
+def test_no_render_is_queued_while_the_platform_has_its_ceiling_in_flight(
+    api: Api, media_module: Media, settings_env: Any
+) -> None:
+    from casset.data import exports as exports_data
+    from casset.services.exports import plan_export
+    from casset.services.tracks import get_track
+
+    stage = _stage(api, media_module)
+    rendered = _exported(api, stage.user_id, stage.track_id, hookStartSec=0.25)
+    settings_env(EXPORT_MAX_IN_FLIGHT="1")
+    # Given one render queued (a job nobody has picked up yet)
+    plan = plan_export(get_track(stage.track_id), 7, 5, None, None, "standard")
+    stuck, created = exports_data.create_export(support.fresh("inflight"), plan, "someone")
+    assert created
+
+    status, body, headers = _export(api, stage.user_id, stage.track_id, hookStartSec=0.5)
+
+    assert (status, body["code"]) == (503, "RENDER_QUEUE_FULL") and int(headers["Retry-After"]) > 0
+    assert not any(_plan_window(export_id)[0] == 0.5 for export_id in _exports_of_track(stage.track_id))
+    # A cache hit needs no room in the queue.
+    cached = _export(api, stage.user_id, stage.track_id, hookStartSec=0.25)
+    assert cached[0] == 200 and cached[1]["id"] == rendered["id"]
+    # Once it ends, there is room again.
+    assert exports_data.fail(stuck.id, "TEST", "ended by the test")
+    assert _export(api, stage.user_id, stage.track_id, hookStartSec=0.5)[0] == 202
+
+
+def test_a_job_in_flight_longer_than_any_render_can_take_no_longer_holds_a_place(
+    api: Api, media_module: Media, settings_env: Any
+) -> None:
+    from casset.clock import utcnow
+    from casset.data import exports as exports_data
+    from casset.data.tables import ExportItem
+    from casset.services.exports import plan_export
+    from casset.services.tracks import get_track
+
+    stage = _stage(api, media_module)
+    settings_env(EXPORT_MAX_IN_FLIGHT="1")
+    plan = plan_export(get_track(stage.track_id), 6.5, 5, None, None, "standard")
+    stale, _ = exports_data.create_export(support.fresh("stale"), plan, "someone")
+    ExportItem(id=stale.id).update(actions=[ExportItem.in_flight_since.set(utcnow() - timedelta(hours=2))])
+
+    try:
+        assert _export(api, stage.user_id, stage.track_id, hookStartSec=1.5)[0] == 202
+    finally:
+        exports_data.fail(stale.id, "TEST", "ended by the test")
+
+
+# One visibility rule for visuals named by id
+
+
+def test_another_artists_unready_visual_is_not_found_on_every_path(api: Api, media_module: Media) -> None:
+    stage = _stage(api, media_module)
+    archived = _visual(api, stage, media_module)
+    api("POST", f"/api/tracks/{stage.track_id}/visuals/{archived}/archive", user=stage.user_id)
+    processing = support.start_visual(api, stage.user_id, stage.track_id)["visual"]["id"]
+    fan = _fan(api)
+
+    for visual_id in (archived, processing):
+        read = api("GET", f"/api/visuals/{visual_id}", user=fan)
+        exported = _export(api, fan, stage.track_id, visualAssetId=visual_id)
+        by_query = api(
+            "POST",
+            "/api/hooks/tiktok-video",
+            user=fan,
+            body={"trackId": stage.track_id},
+            query={"v": visual_id},
+        )
+        shared = _share(api, fan, stage.track_id, visualAssetId=visual_id)
+        for reply in (read, exported, by_query, shared):
+            assert support.error_code(reply) == (404, "VISUAL_NOT_FOUND"), reply[1]
+            assert reply[1]["message"] == "No such visual."
+        # Its artist still learns why it cannot be used.
+        assert support.error_code(_export(api, stage.user_id, stage.track_id, visualAssetId=visual_id)) == (
+            409,
+            "VISUAL_NOT_READY",
+        )
+
+
+def test_reusing_someone_elses_unready_visual_is_not_found_either(api: Api, media_module: Media) -> None:
+    stage = _stage(api, media_module)
+    archived = _visual(api, stage, media_module)
+    api("POST", f"/api/tracks/{stage.track_id}/visuals/{archived}/archive", user=stage.user_id)
+    processing = support.start_visual(api, stage.user_id, stage.track_id)["visual"]["id"]
+    ready = _visual(api, stage, media_module)
+    someone = support.create_profile(api, artist=True)
+    their_track = support.create_track(api, someone)["track"]["id"]
+
+    def reuse(visual_id: str) -> support.Reply:
+        return api(
+            "POST", f"/api/tracks/{their_track}/visuals", user=someone, body={"reuseVisualId": visual_id}
+        )
+
+    for hidden in (archived, processing):
+        assert support.error_code(reuse(hidden)) == (404, "VISUAL_NOT_FOUND")
+    assert support.error_code(reuse(ready)) == (403, "VISUAL_NOT_OWNED")  # anyone may see a READY one
