@@ -225,13 +225,16 @@ def refund(fake: StripeFake, payment_intent_id: str, amount: int | None = None) 
     return fake.events("charge.refunded", created["charge"])[-1]
 
 
-def dispute_event(succeeded: dict[str, Any]) -> dict[str, Any]:
-    return event("charge.dispute.created", _dispute(succeeded, "needs_response"))
+def dispute_event(succeeded: dict[str, Any], status: str = "needs_response") -> dict[str, Any]:
+    """charge.dispute.created, at the dispute's creation (the payment's second)."""
+    return event("charge.dispute.created", _dispute(succeeded, status), created=int(succeeded["created"]))
 
 
-def dispute_closed_event(succeeded: dict[str, Any], status: str) -> dict[str, Any]:
-    """charge.dispute.closed for the same dispute as dispute_event's: "won", "lost", "warning_closed"."""
-    return event("charge.dispute.closed", _dispute(succeeded, status))
+def dispute_closed_event(succeeded: dict[str, Any], status: str, after_sec: int = 60) -> dict[str, Any]:
+    """charge.dispute.closed for the same dispute as dispute_event's ("won", "lost", "warning_closed"),
+    `after_sec` after the dispute was created."""
+    created = int(succeeded["created"]) + after_sec
+    return event("charge.dispute.closed", _dispute(succeeded, status), created=created)
 
 
 def _dispute(succeeded: dict[str, Any], status: str) -> dict[str, Any]:

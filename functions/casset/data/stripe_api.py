@@ -140,6 +140,22 @@ def reverse_transfer_for_refunds(charge_id: str) -> int:
     return due
 
 
+def account_onboarding_complete(account_id: str) -> bool:
+    """The connected account as Stripe has it now: it can take payments once both charges and payouts
+    are enabled. Read, rather than taken from an event's snapshot, so event order cannot matter."""
+    account = _call("read the connected account", _client().v1.accounts.retrieve, account_id).to_dict()
+    return bool(account.get("charges_enabled")) and bool(account.get("payouts_enabled"))
+
+
+def payment_intent_of_charge(charge_id: str) -> str | None:
+    """The PaymentIntent a charge belongs to, as Stripe has it (None for a charge made without one)."""
+    charge = _call("read the charge", _client().v1.charges.retrieve, charge_id)
+    intent = charge.to_dict().get("payment_intent")
+    if isinstance(intent, dict):
+        intent = intent.get("id")
+    return intent if isinstance(intent, str) and intent else None
+
+
 def payment_intents_in_payout(account_id: str, payout_id: str) -> list[str]:
     """The PaymentIntents whose destination transfers a connected account's payout carried: the payout's
     balance transactions on that account, each a payment whose source transfer came from our charge."""
