@@ -112,7 +112,11 @@ def receive(endpoint: str, payload: str, signature: str | None) -> Receipt:
         stripe_api.verify_event(payload, signature, secret, get_settings().stripe_webhook_tolerance_sec)
     except stripe_api.SignatureInvalid as error:
         raise InvalidSignature("The signature does not match the body, or it is too old.") from error
-    return process(endpoint, authenticated(endpoint, json.loads(payload), payload), payload)
+    try:
+        body = json.loads(payload)
+    except ValueError:
+        body = None  # signed, but not JSON: not an event either
+    return process(endpoint, authenticated(endpoint, body, payload), payload)
 
 
 def authenticated(endpoint: str, body: Any, payload: str) -> Event:
