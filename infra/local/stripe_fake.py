@@ -55,6 +55,7 @@ PLATFORM_EVENTS = [
     "payment_intent.succeeded",
     "charge.refunded",
     "charge.dispute.created",
+    "charge.dispute.updated",
     "charge.dispute.closed",
 ]
 CONNECT_EVENTS = ["account.updated", "payout.paid"]

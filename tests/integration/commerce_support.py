@@ -4,7 +4,6 @@ and fans who paid. Everything goes through the real handlers."""
 
 from __future__ import annotations
 
-import copy
 import json
 import os
 import threading
@@ -12,7 +11,6 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import boto3
@@ -24,6 +22,7 @@ from infra.local.functions import LambdaContext
 from infra.local.stripe_fake import API_KEY, StripeFake
 from tests.conftest import http_event
 from tests.integration import support
+from tests.stripe_objects import stripe_event, stripe_object
 
 PLATFORM_SECRET = LOCAL_SECRETS["STRIPE_WEBHOOK_SECRET_PARAMETER"]
 CONNECT_SECRET = LOCAL_SECRETS["STRIPE_CONNECT_WEBHOOK_SECRET_PARAMETER"]
@@ -258,46 +257,6 @@ def _dispute(succeeded: dict[str, Any], status: str) -> dict[str, Any]:
 
 def purchase(payment_intent_id: str) -> dict[str, Any] | None:
     return raw("PURCHASES_TABLE", {"id": payment_intent_id})
-
-
-# Stripe's own objects: fixtures3.json of stripe/openapi (the resources these tests use, unmodified, in
-# commerce/stripe_fixtures3.json), with our ids, amounts and metadata written over them. They carry the
-# shapes Stripe really sends, which the fake's do not: `latest_charge` an id, `payment_intent` null on
-# charges and disputes, no `transfer` on the charge, inquiry statuses.
-STRIPE_FIXTURES: dict[str, dict[str, Any]] = json.loads(
-    (Path(__file__).parent / "commerce" / "stripe_fixtures3.json").read_text()
-)["resources"]
-
-
-def stripe_object(resource: str, **fields: Any) -> dict[str, Any]:
-    """Stripe's fixture object of this resource with `fields` written over it; a field set to
-    `ABSENT` is removed, as Stripe leaves fields out."""
-    obj = copy.deepcopy(STRIPE_FIXTURES[resource])
-    for name, value in fields.items():
-        if value is ABSENT:
-            obj.pop(name, None)
-        else:
-            obj[name] = value
-    return obj
-
-
-ABSENT = object()
-
-
-def stripe_event(
-    event_type: str, obj: dict[str, Any], *, account: str | None = None, created: int | None = None
-) -> dict[str, Any]:
-    """Stripe's fixture event around an object, with a fresh id."""
-    built = stripe_object(
-        "event",
-        id=f"evt_{uuid.uuid4().hex[:24]}",
-        type=event_type,
-        created=int(time.time()) if created is None else created,
-        data={"object": obj},
-    )
-    if account:
-        built["account"] = account
-    return built
 
 
 def real_payment_succeeded(fake_event: dict[str, Any], **metadata: Any) -> dict[str, Any]:

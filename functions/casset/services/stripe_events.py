@@ -301,6 +301,8 @@ def _dispute_changed(event: Event, dispute: DisputeShape) -> str:
 
 
 handles(PLATFORM, "charge.dispute.created", DisputeShape)(_dispute_changed)
+# An inquiry escalating to a chargeback, evidence under review, an appeal's new status.
+handles(PLATFORM, "charge.dispute.updated", DisputeShape)(_dispute_changed)
 handles(PLATFORM, "charge.dispute.closed", DisputeShape)(_dispute_changed)
 
 

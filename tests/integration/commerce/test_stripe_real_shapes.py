@@ -12,7 +12,6 @@ from infra.local.functions import LambdaContext
 from infra.local.stripe_fake import StripeFake
 from tests.integration import support
 from tests.integration.commerce_support import (
-    ABSENT,
     charge_id_of,
     checkout,
     deliver,
@@ -25,10 +24,9 @@ from tests.integration.commerce_support import (
     raw,
     real_payment_succeeded,
     refund,
-    stripe_event,
     stripe_get,
-    stripe_object,
 )
+from tests.stripe_objects import ABSENT, stripe_event, stripe_object
 
 
 @pytest.fixture
@@ -267,6 +265,21 @@ def test_an_inquiry_is_not_a_chargeback_and_access_stays(api: support.Api, sale:
     assert deliver(closed)[1]["outcome"] == "GRANTED"
     kinds = sorted(kind for _, kind, _ in _notes(api, sale))
     assert kinds == ["COLLECT", "DISPUTE_CLOSED", "DISPUTE_INQUIRY"]
+
+
+def test_an_inquiry_that_escalates_to_a_chargeback_stops_access(
+    api: support.Api, sale: dict[str, Any]
+) -> None:
+    deliver(real_payment_succeeded(sale["succeeded"]))
+    opened = int(sale["succeeded"]["created"])
+    inquiry = _dispute(sale, "warning_needs_response")
+    assert deliver(stripe_event("charge.dispute.created", inquiry, created=opened))[1]["outcome"] == "GRANTED"
+    escalated = stripe_event(
+        "charge.dispute.updated", inquiry | {"status": "needs_response"}, created=opened + 60
+    )
+    assert deliver(escalated)[1]["outcome"] == "DISPUTED"
+    assert not _entitled(api, sale)
+    assert sorted(kind for _, kind, _ in _notes(api, sale)) == ["COLLECT", "DISPUTE", "DISPUTE_INQUIRY"]
 
 
 def _appealed_dispute(sale: dict[str, Any]) -> list[dict[str, Any]]:
