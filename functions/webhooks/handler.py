@@ -49,7 +49,11 @@ class ReceiptOut(BaseModel):
 def _receive(endpoint: str, signature: str | None) -> ReceiptOut:
     # The raw body, exactly as signed: API Gateway base64-encodes bodies it does not treat as text.
     payload = app.current_event.decoded_body or ""
-    receipt = stripe_events.receive(endpoint, payload, signature)
+    try:
+        receipt = stripe_events.receive(endpoint, payload, signature)
+    except stripe_events.MalformedEvent:
+        metrics.add_metric(name="StripeEventRejected", unit=MetricUnit.Count, value=1)
+        raise
     metrics.add_metric(name=f"StripeEvent{receipt.status.title()}", unit=MetricUnit.Count, value=1)
     return ReceiptOut(
         event_id=receipt.event_id, type=receipt.event_type, status=receipt.status, outcome=receipt.outcome

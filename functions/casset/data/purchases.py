@@ -66,7 +66,9 @@ def _to_purchase(item: PurchaseItem) -> Purchase:
         dispute_id=item.dispute_id,
         disputed_at=item.disputed_at,
         dispute_status=item.dispute_status,
-        dispute_history=_dispute_history(item.dispute_statuses or set()),
+        dispute_history=_dispute_history(
+            item.dispute_statuses or set(), item.dispute_status, item.disputed_at
+        ),
         referral_dropped=item.referral_dropped,
         paid_out_by=item.paid_out_by,
     )
@@ -90,14 +92,19 @@ def _dispute_observation(status: str, at: datetime) -> str:
     return f"{int(at.timestamp()):012d}#{status}"
 
 
-def _dispute_history(observations: set[str]) -> dict[str, datetime]:
-    """status -> the earliest time it was seen."""
+def _dispute_history(
+    observations: set[str], legacy_status: str | None, disputed_at: datetime | None
+) -> dict[str, datetime]:
+    """status -> the earliest time it was seen. A status stored before the history was kept (set once,
+    when the dispute closed) counts as seen when the dispute was created."""
     history: dict[str, datetime] = {}
     for observation in observations:
         epoch, _, status = observation.partition("#")
         at = datetime.fromtimestamp(int(epoch), UTC)
         if status not in history or at < history[status]:
             history[status] = at
+    if legacy_status and legacy_status not in history:
+        history[legacy_status] = disputed_at or datetime.fromtimestamp(0, UTC)
     return history
 
 
