@@ -257,7 +257,9 @@ class PaymentFacts(Entity):
     disputed: bool = False
     dispute_id: str | None = None
     disputed_at: datetime | None = None
-    dispute_status: str | None = None  # how the dispute closed: "won", "lost", "warning_closed", ...
+    dispute_status: str | None = None  # stored before dispute_history: how the dispute closed, set once
+    dispute_history: dict[str, datetime] = {}  # every dispute status seen -> when first seen (event time)
+    referral_dropped: str | None = None  # why the checkout's referral metadata was not taken
     paid_out_by: str | None = None  # the Stripe payout that carried the artist's share
 
 
@@ -341,3 +343,4 @@ class WebhookEventStatus(StrEnum):
     PROCESSED = "PROCESSED"
     FAILED = "FAILED"
     IGNORED = "IGNORED"
+    REJECTED = "REJECTED"  # signed, but not the shape we read: answered 400, never processed (terminal)

@@ -3,7 +3,7 @@
 import hashlib
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from casset.entities import (
     MediaStatus,
@@ -229,13 +229,53 @@ def preview_digest(source: str) -> str:
 EFFECT_GRANT = "grant"  # activity "@fan collected", the artist's notification, the artist's earning
 EFFECT_REFERRAL = "referral"  # the ReferralAttribution and the referrer's credit
 EFFECT_REFUND = "refund"  # reversing ledger entries for the earning (and the referral credit)
-EFFECT_DISPUTE = "dispute"  # the artist is told
-EFFECT_DISPUTE_CLOSED = "dispute-closed"  # the artist is told how it ended (a lost one cancels the reward)
+EFFECT_DISPUTE = "dispute"  # the artist is told of a chargeback
+EFFECT_DISPUTE_INQUIRY = "dispute-inquiry"  # the artist is told of an inquiry (no money moved)
+EFFECT_DISPUTE_CLOSED = "dispute-closed"  # + ":{status}": told how it ended, once per closing status
 
-# Stripe's closed dispute statuses: "won", and "warning_closed" (an inquiry that closed without a
-# chargeback) release what the dispute froze; "lost" sends the money back to the buyer.
+# Stripe's dispute statuses. An inquiry (warning_*) is a question from the card issuer, not a chargeback:
+# no money moved, so access and payout stay. A chargeback (needs_response, under_review) freezes them;
+# "won" releases them, "lost" sends the money back to the buyer. A status can move more than once (an
+# inquiry escalates, a lost dispute is appealed and won): the latest by time decides the state.
+DISPUTE_INQUIRY_OPEN = frozenset({"warning_needs_response", "warning_under_review"})
+DISPUTE_INQUIRY = DISPUTE_INQUIRY_OPEN | {"warning_closed"}
+DISPUTE_CHARGEBACK_OPEN = frozenset({"needs_response", "under_review"})
 DISPUTE_RELEASED = frozenset({"won", "warning_closed"})
 DISPUTE_LOST = "lost"
+# Same-second ties go to the later stage of the dispute's life, then to the name (so any order agrees).
+_DISPUTE_STAGE = {
+    "warning_needs_response": 0,
+    "warning_under_review": 1,
+    "warning_closed": 2,
+    "needs_response": 3,
+    "under_review": 4,
+}
+
+
+def dispute_closed_effect(status: str) -> str:
+    return f"{EFFECT_DISPUTE_CLOSED}:{status}"
+
+
+def dispute_history(facts: PaymentFacts) -> dict[str, datetime]:
+    """Every status the dispute was seen in, with when it was first seen."""
+    if facts.dispute_history:
+        return dict(facts.dispute_history)
+    if facts.dispute_status:  # stored before statuses were kept as a history
+        return {facts.dispute_status: facts.disputed_at or datetime.min.replace(tzinfo=UTC)}
+    return {}
+
+
+def latest_dispute_status(history: dict[str, datetime]) -> str | None:
+    if not history:
+        return None
+    return max(history, key=lambda status: (history[status], _DISPUTE_STAGE.get(status, 5), status))
+
+
+def dispute_closed_statuses(history: dict[str, datetime]) -> list[str]:
+    """The statuses the artist is told a dispute closed with, oldest first."""
+    open_statuses = DISPUTE_INQUIRY_OPEN | DISPUTE_CHARGEBACK_OPEN
+    closed = [status for status in history if status not in open_statuses]
+    return sorted(closed, key=lambda status: (history[status], _DISPUTE_STAGE.get(status, 5), status))
 
 
 @dataclass(frozen=True)
@@ -261,13 +301,17 @@ def fully_refunded(facts: PaymentFacts) -> bool:
 
 
 def dispute_open(facts: PaymentFacts) -> bool:
-    """Disputed and not closed in the seller's favour. A lost dispute (or a closed status we do not know)
-    keeps what the dispute froze: access off, payout held (reversing the transfer is not automated)."""
-    return facts.disputed and facts.dispute_status not in DISPUTE_RELEASED
+    """A chargeback not closed in the seller's favour, by the latest status. An inquiry freezes nothing;
+    a lost dispute (or a status we do not know) keeps what the chargeback froze: access off, payout held
+    (reversing the transfer is not automated)."""
+    status = latest_dispute_status(dispute_history(facts))
+    return facts.disputed and status not in DISPUTE_INQUIRY | DISPUTE_RELEASED
 
 
 def dispute_lost(facts: PaymentFacts) -> bool:
-    return facts.disputed and facts.dispute_status == DISPUTE_LOST
+    """Lost at some point: the referral reward it cancelled stays cancelled, even if an appeal later wins
+    (ledger lines are never rewritten, and a reward is not paid on a payment that was charged back)."""
+    return facts.disputed and DISPUTE_LOST in dispute_history(facts)
 
 
 def referral_of(facts: PaymentFacts, window_days: int, credit_bps: int) -> ReferralDecision | None:
@@ -327,9 +371,12 @@ def settle_purchase(
     if refunded:
         wanted.append(EFFECT_REFUND)
     if facts.disputed:
-        wanted.append(EFFECT_DISPUTE)
-        if facts.dispute_status:
-            wanted.append(EFFECT_DISPUTE_CLOSED)
+        history = dispute_history(facts)
+        if any(status in DISPUTE_INQUIRY for status in history):
+            wanted.append(EFFECT_DISPUTE_INQUIRY)
+        if not history or any(status not in DISPUTE_INQUIRY for status in history):
+            wanted.append(EFFECT_DISPUTE)
+        wanted += [dispute_closed_effect(status) for status in dispute_closed_statuses(history)]
     share = (facts.amount or 0) - (facts.application_fee or 0)
     return PurchaseOutcome(
         state, payout, reward, referral, tuple(effect for effect in wanted if effect not in applied), share

@@ -3,9 +3,14 @@ signature is the authentication): POST /api/webhooks/stripe (platform events: pa
 disputes) and POST /api/webhooks/stripe/connect (connected-account events: account.updated, payout.paid).
 Each function may read only its own signing secret, so a request routed to the wrong one fails closed.
 
-Answers: 200 when the event is processed, ignored or a duplicate; 400 for a missing, wrong or expired
-signature (nothing stored); 409 while another delivery of the same event is running; 503 when the
-signing secret or Stripe is unavailable; 500 on any other failure. Stripe retries every non-2xx."""
+Each endpoint takes only its own event types (casset/services/stripe_events.py): platform events without
+`account`, Connect events with it; anything else is recorded IGNORED with the reason.
+
+Answers: 200 when the event is processed, ignored or a duplicate; 400 INVALID_SIGNATURE for a missing,
+wrong or expired signature (nothing stored); 400 MALFORMED_EVENT for a signed body that is not an event,
+or an event whose object lacks a field we read (recorded REJECTED with the reason, the same answer on
+every redelivery); 409 while another delivery of the same event is running; 503 when the signing secret
+or Stripe is unavailable; 500 on any other failure. Stripe retries every non-2xx."""
 
 from typing import Annotated, Any
 
@@ -37,14 +42,18 @@ class ReceiptOut(BaseModel):
 
     event_id: str
     type: str
-    status: str  # PROCESSED, IGNORED or DUPLICATE
+    status: str  # PROCESSED, IGNORED or DUPLICATE (a REJECTED event is answered 400)
     outcome: str
 
 
 def _receive(endpoint: str, signature: str | None) -> ReceiptOut:
     # The raw body, exactly as signed: API Gateway base64-encodes bodies it does not treat as text.
     payload = app.current_event.decoded_body or ""
-    receipt = stripe_events.receive(endpoint, payload, signature)
+    try:
+        receipt = stripe_events.receive(endpoint, payload, signature)
+    except stripe_events.MalformedEvent:
+        metrics.add_metric(name="StripeEventRejected", unit=MetricUnit.Count, value=1)
+        raise
     metrics.add_metric(name=f"StripeEvent{receipt.status.title()}", unit=MetricUnit.Count, value=1)
     return ReceiptOut(
         event_id=receipt.event_id, type=receipt.event_type, status=receipt.status, outcome=receipt.outcome

@@ -6,7 +6,8 @@ only here:
 
 - Account (Express), AccountLink, and a hosted "onboarding" page (GET /_config/onboarding/{account},
   under upstream's unauthenticated /_config/ since a browser opens it) that enables charges and payouts
-  and emits account.updated for that account.
+  and emits account.updated for that account; POST /_config/accounts/{account}/restrict plays Stripe
+  asking for more information (payouts disabled, account.updated). GET /v1/accounts/{id} reads it back.
 - PaymentIntent accepts transfer_data, application_fee_amount and description; a succeeded destination
   payment creates its Transfer (tr_), the connected account's payment (py_) and that account's balance
   transaction, as Stripe does. Transfer reversals (POST /v1/transfers/{id}/reversals).
@@ -54,6 +55,7 @@ PLATFORM_EVENTS = [
     "payment_intent.succeeded",
     "charge.refunded",
     "charge.dispute.created",
+    "charge.dispute.updated",
     "charge.dispute.closed",
 ]
 CONNECT_EVENTS = ["account.updated", "payout.paid"]
@@ -101,6 +103,10 @@ class Account(StripeObject):
     def _complete_onboarding(self) -> None:
         self.charges_enabled = self.payouts_enabled = self.details_submitted = True
         self.capabilities = {name: "active" for name in self.capabilities}
+        _emit("account.updated", self, account=self.id)
+
+    def _restrict(self) -> None:
+        self.payouts_enabled = False
         _emit("account.updated", self, account=self.id)
 
 
@@ -306,6 +312,12 @@ async def _onboarding_page(request: web.Request) -> web.Response:
     raise web.HTTPFound(request.query.get("return_url", "/"))
 
 
+async def _restrict_account(request: web.Request) -> web.Response:
+    account = Account._api_retrieve(request.match_info["account"])
+    account._restrict()
+    return server.json_response(account._export())
+
+
 async def _connected_payout(request: web.Request) -> web.Response:
     account = request.match_info["account"]
     Account._api_retrieve(account)
@@ -422,6 +434,7 @@ def _install() -> None:
     )
     app.router.add_get("/_config/onboarding/{account}", _onboarding_page)
     app.router.add_post("/_config/accounts/{account}/payouts", _connected_payout)
+    app.router.add_post("/_config/accounts/{account}/restrict", _restrict_account)
 
 
 class StripeFake:

@@ -4,8 +4,6 @@ and fans who paid. Everything goes through the real handlers."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import os
 import threading
@@ -24,6 +22,7 @@ from infra.local.functions import LambdaContext
 from infra.local.stripe_fake import API_KEY, StripeFake
 from tests.conftest import http_event
 from tests.integration import support
+from tests.stripe_objects import stripe_event, stripe_object
 
 PLATFORM_SECRET = LOCAL_SECRETS["STRIPE_WEBHOOK_SECRET_PARAMETER"]
 CONNECT_SECRET = LOCAL_SECRETS["STRIPE_CONNECT_WEBHOOK_SECRET_PARAMETER"]
@@ -72,9 +71,10 @@ def atomic_dynamodb() -> Iterator[None]:
 
 
 def signature(payload: str, secret: str, timestamp: int | None = None) -> str:
-    timestamp = int(time.time()) if timestamp is None else timestamp
-    digest = hmac.new(secret.encode(), f"{timestamp}.{payload}".encode(), hashlib.sha256).hexdigest()
-    return f"t={timestamp},v1={digest}"
+    """Stripe-Signature as Stripe computes it (stripe-python's own header generator)."""
+    import stripe as stripe_sdk
+
+    return str(stripe_sdk.WebhookSignature.generate_signature_header(payload, secret, timestamp))
 
 
 def deliver(
@@ -225,13 +225,16 @@ def refund(fake: StripeFake, payment_intent_id: str, amount: int | None = None) 
     return fake.events("charge.refunded", created["charge"])[-1]
 
 
-def dispute_event(succeeded: dict[str, Any]) -> dict[str, Any]:
-    return event("charge.dispute.created", _dispute(succeeded, "needs_response"))
+def dispute_event(succeeded: dict[str, Any], status: str = "needs_response") -> dict[str, Any]:
+    """charge.dispute.created, at the dispute's creation (the payment's second)."""
+    return event("charge.dispute.created", _dispute(succeeded, status), created=int(succeeded["created"]))
 
 
-def dispute_closed_event(succeeded: dict[str, Any], status: str) -> dict[str, Any]:
-    """charge.dispute.closed for the same dispute as dispute_event's: "won", "lost", "warning_closed"."""
-    return event("charge.dispute.closed", _dispute(succeeded, status))
+def dispute_closed_event(succeeded: dict[str, Any], status: str, after_sec: int = 60) -> dict[str, Any]:
+    """charge.dispute.closed for the same dispute as dispute_event's ("won", "lost", "warning_closed"),
+    `after_sec` after the dispute was created."""
+    created = int(succeeded["created"]) + after_sec
+    return event("charge.dispute.closed", _dispute(succeeded, status), created=created)
 
 
 def _dispute(succeeded: dict[str, Any], status: str) -> dict[str, Any]:
@@ -254,3 +257,33 @@ def _dispute(succeeded: dict[str, Any], status: str) -> dict[str, Any]:
 
 def purchase(payment_intent_id: str) -> dict[str, Any] | None:
     return raw("PURCHASES_TABLE", {"id": payment_intent_id})
+
+
+def real_payment_succeeded(fake_event: dict[str, Any], **metadata: Any) -> dict[str, Any]:
+    """The fake's payment_intent.succeeded rebuilt on Stripe's PaymentIntent: same ids, amounts and
+    metadata (`metadata` written over it; None removes a key), `latest_charge` an unexpanded id and no
+    `charges` list."""
+    intent = fake_event["data"]["object"]
+    charge = intent["latest_charge"]
+    merged = {key: value for key, value in (intent["metadata"] | metadata).items() if value is not None}
+    obj = stripe_object(
+        "payment_intent",
+        id=intent["id"],
+        amount=intent["amount"],
+        amount_received=intent["amount"],
+        currency=intent["currency"],
+        application_fee_amount=intent.get("application_fee_amount"),
+        latest_charge=charge["id"] if isinstance(charge, dict) else charge,
+        metadata=merged,
+        status="succeeded",
+        transfer_data={"destination": (intent.get("transfer_data") or {}).get("destination")},
+        last_payment_error=None,
+        next_action=None,
+        canceled_at=None,
+    )
+    return stripe_event("payment_intent.succeeded", obj, created=int(fake_event["created"]))
+
+
+def charge_id_of(fake_event: dict[str, Any]) -> str:
+    charge = fake_event["data"]["object"]["latest_charge"]
+    return str(charge["id"] if isinstance(charge, dict) else charge)

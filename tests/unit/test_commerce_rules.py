@@ -11,12 +11,13 @@ from casset.entities import Money, PaymentFacts, PayoutState, PurchaseState, Rew
 from casset.errors import BadRequest
 from casset.rules import (
     EFFECT_DISPUTE,
-    EFFECT_DISPUTE_CLOSED,
+    EFFECT_DISPUTE_INQUIRY,
     EFFECT_GRANT,
     EFFECT_REFERRAL,
     EFFECT_REFUND,
     PurchaseOutcome,
     check_price,
+    dispute_closed_effect,
     platform_fee,
     referral_credit,
     settle_purchase,
@@ -154,14 +155,14 @@ def test_applied_effects_are_not_due_again() -> None:
 
 @pytest.mark.parametrize("status", ["won", "warning_closed"])
 def test_a_dispute_closed_in_the_sellers_favour_restores_access_payout_and_reward(status: str) -> None:
-    applied = frozenset({EFFECT_GRANT, EFFECT_REFERRAL, EFFECT_DISPUTE})
+    applied = frozenset({EFFECT_GRANT, EFFECT_REFERRAL, EFFECT_DISPUTE, EFFECT_DISPUTE_INQUIRY})
     outcome = _settle(_facts(**SUCCEEDED, disputed=True, dispute_status=status), applied)
     assert (outcome.state, outcome.payout_state, outcome.reward_state) == (
         PurchaseState.GRANTED,
         PayoutState.PENDING,
         RewardState.PENDING,
     )
-    assert outcome.effects_due == (EFFECT_DISPUTE_CLOSED,)
+    assert outcome.effects_due == (dispute_closed_effect(status),)
     paid_out = _settle(_facts(**SUCCEEDED, disputed=True, dispute_status=status, paid_out_by="po_1"))
     assert paid_out.payout_state is PayoutState.SETTLED
     refunded = _settle(_facts(**SUCCEEDED, disputed=True, dispute_status=status, amount_refunded=1000))
@@ -180,23 +181,69 @@ def test_a_lost_dispute_keeps_access_off_and_the_payout_frozen_and_cancels_the_r
         PayoutState.FROZEN,
         RewardState.CANCELLED,
     )
-    assert outcome.effects_due == (EFFECT_DISPUTE_CLOSED,)
+    assert outcome.effects_due == (dispute_closed_effect("lost"),)
 
 
 def test_an_unknown_closed_status_keeps_the_dispute_open() -> None:
-    outcome = _settle(_facts(**SUCCEEDED, disputed=True, dispute_status="prevented"))
+    outcome = _settle(_facts(**SUCCEEDED, disputed=True, dispute_status="charged_back_somehow"))
     assert (outcome.state, outcome.payout_state, outcome.reward_state) == (
         PurchaseState.DISPUTED,
         PayoutState.FROZEN,
         RewardState.FROZEN,
     )
-    assert outcome.effects_due == (EFFECT_GRANT, EFFECT_REFERRAL, EFFECT_DISPUTE, EFFECT_DISPUTE_CLOSED)
+    assert outcome.effects_due == (
+        EFFECT_GRANT,
+        EFFECT_REFERRAL,
+        EFFECT_DISPUTE,
+        dispute_closed_effect("charged_back_somehow"),
+    )
 
 
 def test_a_closed_dispute_arriving_first_lands_with_both_dispute_effects() -> None:
     outcome = _settle(_facts(**SUCCEEDED, disputed=True, dispute_id="dp_1", dispute_status="won"))
     assert outcome.state is PurchaseState.GRANTED
-    assert outcome.effects_due == (EFFECT_GRANT, EFFECT_REFERRAL, EFFECT_DISPUTE, EFFECT_DISPUTE_CLOSED)
+    assert outcome.effects_due == (
+        EFFECT_GRANT,
+        EFFECT_REFERRAL,
+        EFFECT_DISPUTE,
+        dispute_closed_effect("won"),
+    )
+
+
+def _seen(**statuses: int) -> dict[str, datetime]:
+    """A dispute history: status -> seconds after the payment it was seen at."""
+    return {status: PAID + timedelta(seconds=offset) for status, offset in statuses.items()}
+
+
+@pytest.mark.parametrize("status", ["warning_needs_response", "warning_under_review"])
+def test_an_inquiry_is_not_a_chargeback_access_payout_and_reward_stay(status: str) -> None:
+    outcome = _settle(_facts(**SUCCEEDED, disputed=True, dispute_history=_seen(**{status: 60})))
+    assert (outcome.state, outcome.payout_state, outcome.reward_state) == (
+        PurchaseState.GRANTED,
+        PayoutState.PENDING,
+        RewardState.PENDING,
+    )
+    assert outcome.effects_due == (EFFECT_GRANT, EFFECT_REFERRAL, EFFECT_DISPUTE_INQUIRY)
+
+
+def test_an_inquiry_that_escalates_becomes_a_chargeback() -> None:
+    history = _seen(warning_needs_response=60, needs_response=120)
+    outcome = _settle(_facts(**SUCCEEDED, disputed=True, dispute_history=history))
+    assert (outcome.state, outcome.payout_state) == (PurchaseState.DISPUTED, PayoutState.FROZEN)
+    assert outcome.effects_due == (EFFECT_GRANT, EFFECT_REFERRAL, EFFECT_DISPUTE_INQUIRY, EFFECT_DISPUTE)
+
+
+def test_the_latest_status_by_time_wins_and_a_tie_goes_to_the_later_stage() -> None:
+    appealed = _seen(needs_response=0, lost=60, won=120)  # lost, appealed, won
+    won = _settle(_facts(**SUCCEEDED, disputed=True, dispute_history=appealed))
+    assert (won.state, won.payout_state) == (PurchaseState.GRANTED, PayoutState.PENDING)
+    # Once lost, the referral reward stays cancelled (its credit was reversed; lines are never rewritten).
+    assert won.reward_state is RewardState.CANCELLED
+    assert won.effects_due[-2:] == (dispute_closed_effect("lost"), dispute_closed_effect("won"))
+    relost = _settle(_facts(**SUCCEEDED, disputed=True, dispute_history=_seen(won=60, lost=120)))
+    assert relost.state is PurchaseState.DISPUTED
+    same_second = _settle(_facts(**SUCCEEDED, disputed=True, dispute_history=_seen(needs_response=5, won=5)))
+    assert same_second.state is PurchaseState.GRANTED
 
 
 def test_self_referral_and_stale_clicks_attribute_nothing() -> None:
@@ -224,6 +271,11 @@ def _fold(order: list[str], events: dict[str, dict[str, object]] = EVENTS) -> Pa
         for key, value in events[name].items():
             if key == "amount_refunded":
                 current[key] = max(current[key], value)
+            elif key == "dispute_history":
+                seen = dict(current[key])
+                for status, at in value.items():  # type: ignore[attr-defined]
+                    seen[status] = min(seen.get(status, at), at)
+                current[key] = seen
             elif current[key] in (None, False, 0):
                 current[key] = value
         facts = PaymentFacts(**current)
@@ -236,17 +288,23 @@ def test_the_outcome_does_not_depend_on_event_order(order: list[str], duplicates
     assert _settle(_fold(order + duplicates)) == reference
 
 
-@pytest.mark.parametrize("status", ["won", "lost"])
+@pytest.mark.parametrize(
+    ("final", "expected"), [("won", PurchaseState.GRANTED), ("lost", PurchaseState.DISPUTED)]
+)
 @given(data=st.data())
-def test_a_closed_dispute_converges_in_any_order(status: str, data: st.DataObject) -> None:
+def test_a_dispute_whose_status_moves_converges_in_any_order(
+    final: str, expected: PurchaseState, data: st.DataObject
+) -> None:
+    other = "lost" if final == "won" else "won"
     events: dict[str, dict[str, object]] = {
         "succeeded": SUCCEEDED,
         "partial_refund": {"amount": 1000, "currency": "USD", "amount_refunded": 300},
-        "dispute": {"disputed": True, "dispute_id": "dp_1"},
-        "dispute_closed": {"disputed": True, "dispute_id": "dp_1", "dispute_status": status},
+        "dispute": {"disputed": True, "dispute_id": "dp_1", "dispute_history": _seen(needs_response=0)},
+        "closed": {"disputed": True, "dispute_id": "dp_1", "dispute_history": _seen(**{other: 60})},
+        "appealed": {"disputed": True, "dispute_id": "dp_1", "dispute_history": _seen(**{final: 120})},
     }
     order = data.draw(st.permutations(list(events)))
     duplicates = data.draw(st.lists(st.sampled_from(list(events)), max_size=3))
     reference = _settle(_fold(list(events), events))
-    assert reference.state is (PurchaseState.GRANTED if status == "won" else PurchaseState.DISPUTED)
+    assert reference.state is expected
     assert _settle(_fold(order + duplicates, events)) == reference

@@ -4,7 +4,7 @@ activity, notifications) in one transaction conditioned on the item's version. T
 each other therefore commit one effect set between them: the loser re-reads and finds nothing left to do."""
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.expressions.condition import Condition
@@ -38,6 +38,7 @@ from casset.entities import (
     ReferralAttribution,
     RewardState,
 )
+from casset.rules import EFFECT_DISPUTE_CLOSED, dispute_closed_effect
 
 
 class VersionConflict(Exception):
@@ -65,18 +66,46 @@ def _to_purchase(item: PurchaseItem) -> Purchase:
         dispute_id=item.dispute_id,
         disputed_at=item.disputed_at,
         dispute_status=item.dispute_status,
+        dispute_history=_dispute_history(
+            item.dispute_statuses or set(), item.dispute_status, item.disputed_at
+        ),
+        referral_dropped=item.referral_dropped,
         paid_out_by=item.paid_out_by,
     )
+    applied = set(item.applied_effects or ())
+    if EFFECT_DISPUTE_CLOSED in applied and item.dispute_status:
+        # Applied before closing effects were named by status: it told the artist about this one.
+        applied.add(dispute_closed_effect(item.dispute_status))
     return Purchase(
         facts=facts,
         state=PurchaseState(item.state) if item.state else PurchaseState.PENDING,
         payout_state=PayoutState(item.payout_state) if item.payout_state else None,
         reward_state=RewardState(item.reward_state) if item.reward_state else None,
-        applied_effects=frozenset(item.applied_effects or ()),
+        applied_effects=frozenset(applied),
         version=int(item.version or 0),
         created_at=item.created_at or now,
         updated_at=item.updated_at or now,
     )
+
+
+def _dispute_observation(status: str, at: datetime) -> str:
+    return f"{int(at.timestamp()):012d}#{status}"
+
+
+def _dispute_history(
+    observations: set[str], legacy_status: str | None, disputed_at: datetime | None
+) -> dict[str, datetime]:
+    """status -> the earliest time it was seen. A status stored before the history was kept (set once,
+    when the dispute closed) counts as seen when the dispute was created."""
+    history: dict[str, datetime] = {}
+    for observation in observations:
+        epoch, _, status = observation.partition("#")
+        at = datetime.fromtimestamp(int(epoch), UTC)
+        if status not in history or at < history[status]:
+            history[status] = at
+    if legacy_status and legacy_status not in history:
+        history[legacy_status] = disputed_at or datetime.fromtimestamp(0, UTC)
+    return history
 
 
 def get_purchase(payment_intent_id: str) -> Purchase | None:
@@ -114,6 +143,7 @@ def record_success(facts: PaymentFacts) -> None:
         "referral_code": facts.referral_code,
         "referrer_id": facts.referrer_id,
         "referral_clicked_at": facts.referral_clicked_at,
+        "referral_dropped": facts.referral_dropped,
     }
     if facts.buyer_id and facts.artist_id:
         values["buyer_artist"] = f"{facts.buyer_id}#{facts.artist_id}"
@@ -144,19 +174,29 @@ def record_dispute(
     dispute_id: str,
     disputed_at: datetime,
     charge_id: str,
-    closed_status: str | None = None,
+    status: str,
+    status_at: datetime,
 ) -> None:
-    """A dispute's facts, from charge.dispute.created or .closed (either may arrive first), each set once;
-    closed_status is how it ended (Stripe closes a dispute only once)."""
+    """A dispute's facts, from any of its events in any order: who and when, set once, and the status
+    it was in at `status_at` (the event's time), added to the set of statuses seen."""
     actions: list[Action] = [
         PurchaseItem.disputed.set(True),
         PurchaseItem.dispute_id.set(PurchaseItem.dispute_id | dispute_id),
         PurchaseItem.disputed_at.set(PurchaseItem.disputed_at | disputed_at),
         PurchaseItem.charge_id.set(PurchaseItem.charge_id | charge_id),
+        PurchaseItem.dispute_statuses.add({_dispute_observation(status, status_at)}),
     ]
-    if closed_status:
-        actions.append(PurchaseItem.dispute_status.set(PurchaseItem.dispute_status | closed_status))
     _upsert(payment_intent_id, actions)
+
+
+def purchase_id_for_charge(charge_id: str) -> str | None:
+    """The purchase (PaymentIntent id) whose charge this is, from what its events stored; None if no
+    event of it carried the charge yet."""
+    ready()
+    with translated_errors():
+        for item in PurchaseItem.by_charge.query(charge_id, limit=1):
+            return str(item.id)
+    return None
 
 
 def record_paid_out(payment_intent_id: str, payout_id: str) -> None:

@@ -140,6 +140,29 @@ def reverse_transfer_for_refunds(charge_id: str) -> int:
     return due
 
 
+def account_onboarding_complete(account_id: str) -> bool:
+    """The connected account as Stripe has it now: it can take payments once both charges and payouts
+    are enabled. Read, rather than taken from an event's snapshot, so event order cannot matter."""
+    account = _call("read the connected account", _client().v1.accounts.retrieve, account_id).to_dict()
+    return bool(account.get("charges_enabled")) and bool(account.get("payouts_enabled"))
+
+
+def payment_intent_of_charge(charge_id: str) -> str | None:
+    """The PaymentIntent a charge belongs to, as Stripe has it (None for a charge made without one)."""
+    try:
+        charge = _client().v1.charges.retrieve(charge_id)
+    except stripe.InvalidRequestError as error:
+        if error.http_status == 404:
+            return None  # Stripe has no such charge: certainly not one of our payments
+        raise PaymentsUnavailable("Stripe refused to read the charge; retry shortly.") from error
+    except stripe.StripeError as error:
+        raise PaymentsUnavailable("Stripe is unavailable (read the charge); retry shortly.") from error
+    intent = charge.to_dict().get("payment_intent")
+    if isinstance(intent, dict):
+        intent = intent.get("id")
+    return intent if isinstance(intent, str) and intent else None
+
+
 def payment_intents_in_payout(account_id: str, payout_id: str) -> list[str]:
     """The PaymentIntents whose destination transfers a connected account's payout carried: the payout's
     balance transactions on that account, each a payment whose source transfer came from our charge."""
@@ -187,13 +210,15 @@ def _all(page: Any) -> Iterator[dict[str, Any]]:
 
 
 class SignatureInvalid(Exception):
-    """The body is not what Stripe signed with this endpoint's secret (or too old, or not JSON)."""
+    """The body is not what Stripe signed with this endpoint's secret (or too old)."""
 
 
 def verify_event(payload: str, signature: str, secret: str, tolerance_sec: int) -> None:
-    """Stripe's own check (stripe.Webhook.construct_event) on the raw body: HMAC-SHA256 over
-    "{t}.{body}" with the endpoint secret, compared in constant time, t within the tolerance."""
+    """Stripe's own check (stripe.WebhookSignature.verify_header) on the raw body: HMAC-SHA256 over
+    "{t}.{body}" with the endpoint secret, compared in constant time, t within the tolerance. Only the
+    signature: what the body holds is checked by the caller (construct_event would also parse it, and
+    fails with an AttributeError on signed JSON that is not an object)."""
     try:
-        stripe.Webhook.construct_event(payload, signature, secret, tolerance=tolerance_sec)
+        stripe.WebhookSignature.verify_header(payload, signature, secret, tolerance=tolerance_sec)
     except (stripe.SignatureVerificationError, ValueError) as error:
         raise SignatureInvalid(str(error)) from error

@@ -302,6 +302,16 @@ class PurchasesByBuyerArtist(GlobalSecondaryIndex["PurchaseItem"]):
     buyer_artist = UnicodeAttribute(hash_key=True, attr_name="buyerArtist")
 
 
+class PurchasesByCharge(GlobalSecondaryIndex["PurchaseItem"]):
+    """The purchase of a charge: refunds and disputes whose payment_intent is null find it here."""
+
+    class Meta:
+        index_name = "byCharge"
+        projection = KeysOnlyProjection()
+
+    charge_id = UnicodeAttribute(hash_key=True, attr_name="chargeId")
+
+
 class PurchaseItem(Model):
     """One PaymentIntent: the facts its Stripe events brought (any order) and what follows from them.
 
@@ -329,7 +339,10 @@ class PurchaseItem(Model):
     disputed = BooleanAttribute(null=True)
     dispute_id = UnicodeAttribute(attr_name="disputeId", null=True)
     disputed_at = UTCDateTimeAttribute(attr_name="disputedAt", null=True)
-    dispute_status = UnicodeAttribute(attr_name="disputeStatus", null=True)  # set once, when it closed
+    dispute_status = UnicodeAttribute(attr_name="disputeStatus", null=True)  # before disputeStatuses
+    # Every dispute status seen, "{epoch:012d}#{status}": a set only grows, so any delivery order agrees.
+    dispute_statuses = UnicodeSetAttribute(attr_name="disputeStatuses", null=True)
+    referral_dropped = UnicodeAttribute(attr_name="referralDropped", null=True)
     paid_out_by = UnicodeAttribute(attr_name="paidOutBy", null=True)
     state = UnicodeAttribute(null=True)
     payout_state = UnicodeAttribute(attr_name="payoutState", null=True)
@@ -340,6 +353,7 @@ class PurchaseItem(Model):
     updated_at = UTCDateTimeAttribute(attr_name="updatedAt", null=True)
 
     by_buyer_artist = PurchasesByBuyerArtist()
+    by_charge = PurchasesByCharge()
 
 
 class LedgerByAccount(GlobalSecondaryIndex["LedgerEntryItem"]):

@@ -120,7 +120,7 @@ def connected_account_ids() -> list[str]:
 
 
 def sync_onboarding(user_id: str, account_id: str, complete: bool, as_of: datetime) -> bool:
-    """stripeOnboardingComplete from an account.updated event, unless a newer event already set it."""
+    """stripeOnboardingComplete as read from Stripe at `as_of`, unless a later read already set it."""
     ready()
     condition = (UserItem.stripe_account_id == account_id) & (
         UserItem.stripe_account_synced_at.does_not_exist() | (UserItem.stripe_account_synced_at <= as_of)

@@ -3,7 +3,8 @@
 Claiming an event is one conditional write: a new event, a failed one, or one whose previous attempt's
 lease ran out can be claimed; a processed one is a duplicate; one under a live lease is in flight (a
 concurrent duplicate delivery), which is told to come back later rather than be counted done, so a crash
-of the first attempt cannot lose the event."""
+of the first attempt cannot lose the event. A rejected one (signed, but not a shape we read) stays
+rejected: every redelivery gets the same answer and nothing is processed."""
 
 from datetime import timedelta
 from enum import StrEnum
@@ -21,6 +22,7 @@ class Claim(StrEnum):
     CLAIMED = "CLAIMED"
     DUPLICATE = "DUPLICATE"
     IN_FLIGHT = "IN_FLIGHT"
+    REJECTED = "REJECTED"
 
 
 def claim(
@@ -65,10 +67,43 @@ def claim(
     item = WebhookEventItem(id=event_id)
     with translated_errors():
         item.update(actions=[WebhookEventItem.deliveries.add(1)])
-    return Claim.IN_FLIGHT if item.status == WebhookEventStatus.PROCESSING.value else Claim.DUPLICATE
+    if item.status == WebhookEventStatus.PROCESSING.value:
+        return Claim.IN_FLIGHT
+    if item.status == WebhookEventStatus.REJECTED.value:
+        return Claim.REJECTED
+    return Claim.DUPLICATE
 
 
-def finish(event_id: str, status: WebhookEventStatus, outcome: str) -> None:
+def reject(event_id: str, *, endpoint: str, event_type: str, payload: str, reason: str, error: str) -> None:
+    """Record a delivery that cannot be processed as REJECTED with why, counting it; an event already
+    processed under this id keeps its record."""
+    ready()
+    now = utcnow()
+    first_seen: list[tuple[Any, object]] = [
+        (WebhookEventItem.endpoint, endpoint),
+        (WebhookEventItem.type, event_type),
+        (WebhookEventItem.livemode, False),
+        (WebhookEventItem.payload, payload),
+        (WebhookEventItem.received_at, now),
+        (WebhookEventItem.expires_at, now + RETENTION),
+    ]
+    actions = [attribute.set(attribute | value) for attribute, value in first_seen]
+    actions += [
+        WebhookEventItem.deliveries.add(1),
+        WebhookEventItem.status.set(WebhookEventStatus.REJECTED.value),
+        WebhookEventItem.outcome.set(reason),
+        WebhookEventItem.error.set(error[:1000]),
+        WebhookEventItem.processed_at.set(now),
+    ]
+    rejectable = WebhookEventItem.id.does_not_exist() | WebhookEventItem.status.is_in(
+        WebhookEventStatus.REJECTED.value, WebhookEventStatus.FAILED.value
+    )
+    if not update_if(WebhookEventItem(id=event_id), actions, rejectable):
+        with translated_errors():
+            WebhookEventItem(id=event_id).update(actions=[WebhookEventItem.deliveries.add(1)])
+
+
+def finish(event_id: str, status: WebhookEventStatus, outcome: str, error: str | None = None) -> None:
     ready()
     with translated_errors():
         WebhookEventItem(id=event_id).update(
@@ -77,7 +112,7 @@ def finish(event_id: str, status: WebhookEventStatus, outcome: str) -> None:
                 WebhookEventItem.outcome.set(outcome),
                 WebhookEventItem.processed_at.set(utcnow()),
                 WebhookEventItem.lease_until.remove(),
-                WebhookEventItem.error.remove(),
+                WebhookEventItem.error.set(error[:1000]) if error else WebhookEventItem.error.remove(),
             ]
         )
 
@@ -100,3 +135,9 @@ def status_of(event_id: str) -> tuple[WebhookEventStatus, int, str | None] | Non
     if item is None:
         return None
     return WebhookEventStatus(item.status), int(item.deliveries), item.outcome
+
+
+def rejection_of(event_id: str) -> tuple[str, str]:
+    """(reason, error) recorded for a rejected event."""
+    item = fetch(WebhookEventItem, event_id, consistent_read=True)
+    return (item.outcome or "", item.error or "") if item else ("", "")

@@ -14,7 +14,8 @@ from casset.entities import Money, User
 from casset.errors import Conflict, Forbidden
 from casset.rules import Caller, check_price, platform_fee, require_artist
 from casset.services import referrals, users
-from casset.services.stripe_events import (
+from casset.settings import get_settings
+from casset.stripe_shapes import (
     META_ARTIST_ID,
     META_BUYER_HANDLE,
     META_BUYER_ID,
@@ -22,7 +23,6 @@ from casset.services.stripe_events import (
     META_REFERRAL_CODE,
     META_REFERRER_ID,
 )
-from casset.settings import get_settings
 
 
 @dataclass(frozen=True)

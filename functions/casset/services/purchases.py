@@ -12,20 +12,20 @@ from casset.entities import (
     LedgerEntry,
     Notification,
     Purchase,
-    PurchaseState,
     ReferralAttribution,
 )
 from casset.errors import Unavailable
 from casset.rules import (
     DISPUTE_LOST,
-    DISPUTE_RELEASED,
     EFFECT_DISPUTE,
-    EFFECT_DISPUTE_CLOSED,
+    EFFECT_DISPUTE_INQUIRY,
     EFFECT_GRANT,
     EFFECT_REFERRAL,
     EFFECT_REFUND,
     PurchaseOutcome,
-    dispute_lost,
+    dispute_closed_effect,
+    dispute_closed_statuses,
+    dispute_history,
     settle_purchase,
 )
 from casset.settings import get_settings
@@ -191,8 +191,22 @@ def _apply(purchase: Purchase, outcome: PurchaseOutcome) -> None:
                 created_at=now,
             )
         )
+    disputed_at = facts.disputed_at or now
+    if EFFECT_DISPUTE_INQUIRY in due:
+        notifications.append(
+            Notification(
+                user_id=artist_id,
+                id=f"{_stamp(disputed_at)}#dispute-inquiry#{pi}",
+                kind="DISPUTE_INQUIRY",
+                message=(
+                    f"The card issuer asked about @{handle}'s payment (an inquiry, not a chargeback): "
+                    "access and payout are unaffected. Respond in Stripe."
+                ),
+                purchase_id=pi,
+                created_at=disputed_at,
+            )
+        )
     if EFFECT_DISPUTE in due:
-        disputed_at = facts.disputed_at or now
         notifications.append(
             Notification(
                 user_id=artist_id,
@@ -203,17 +217,20 @@ def _apply(purchase: Purchase, outcome: PurchaseOutcome) -> None:
                 created_at=disputed_at,
             )
         )
-    if EFFECT_DISPUTE_CLOSED in due:
+    history = dispute_history(facts)
+    for status in dispute_closed_statuses(history):
+        if dispute_closed_effect(status) not in due:
+            continue
+        # Dated by the status's own time and worded by the status alone, so the notifications do not
+        # depend on the order the events arrived in.
         notifications.append(
             Notification(
                 user_id=artist_id,
-                id=f"{_stamp(now)}#dispute-closed#{pi}",
+                id=f"{_stamp(history[status])}#dispute-closed-{status}#{pi}",
                 kind="DISPUTE_CLOSED",
-                message=_dispute_closed_message(
-                    facts.dispute_status or "", handle, outcome.state is PurchaseState.GRANTED
-                ),
+                message=_dispute_closed_message(status, handle),
                 purchase_id=pi,
-                created_at=now,
+                created_at=history[status],
             )
         )
     purchases_data.apply(
@@ -232,21 +249,20 @@ def _apply(purchase: Purchase, outcome: PurchaseOutcome) -> None:
 
 def _credit_reversal_due(purchase: Purchase, due: set[str]) -> bool:
     """The referral credit is reversed once: by a full refund or by a lost dispute, whichever is applied
-    first (a lost dispute is set once, so what it decided never changes)."""
-    lost = dispute_lost(purchase.facts)
+    first (a dispute seen lost stays a cancelled reward: see rules.dispute_lost)."""
+    lost = dispute_closed_effect(DISPUTE_LOST)
 
     def reverses(effects: set[str] | frozenset[str]) -> bool:
-        return EFFECT_REFUND in effects or (lost and EFFECT_DISPUTE_CLOSED in effects)
+        return EFFECT_REFUND in effects or lost in effects
 
     return reverses(due) and not reverses(purchase.applied_effects)
 
 
-def _dispute_closed_message(status: str, handle: str, restored: bool) -> str:
-    then = ": access and payout restored." if restored else "."
+def _dispute_closed_message(status: str, handle: str) -> str:
     if status == "won":
-        return f"The dispute on @{handle}'s payment was won{then}"
-    if status in DISPUTE_RELEASED:
-        return f"The inquiry on @{handle}'s payment closed without a chargeback{then}"
+        return f"The dispute on @{handle}'s payment was won: the hold on access and payout is lifted."
+    if status == "warning_closed":
+        return f"The inquiry on @{handle}'s payment closed without a chargeback."
     if status == DISPUTE_LOST:
         return (
             f"The dispute on @{handle}'s payment was lost: the money went back to the buyer and their "

@@ -2,37 +2,55 @@
 before anything is stored (a missing secret refuses everything), each delivery is recorded, the event id
 is claimed in one conditional write, a registry maps event types to handlers, and a failure answers
 non-2xx so Stripe retries. Every effect is idempotent on its own key as well (see services/purchases.py),
-so a replay from the reconciliation job, or a duplicate that slips past the claim, changes nothing."""
+so a replay from the reconciliation job, or a duplicate that slips past the claim, changes nothing.
 
+Each endpoint has its own registry, which is its allowlist: the platform endpoint takes payment, refund
+and dispute events of our own account (no `account`), the Connect endpoint account and payout events of
+connected accounts (with `account`); anything else is recorded IGNORED with the reason and answered 200.
+Shapes are checked at the edge (casset/stripe_shapes.py) before any handler runs: a signed body that is
+not an event, or an event whose object lacks a field its handler reads, is answered 400 MALFORMED_EVENT
+and recorded REJECTED with the reason. REJECTED is terminal: Stripe's retries get the same answer, and
+nothing is processed or retried on our side."""
+
+import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, NoReturn
 
 from aws_lambda_powertools import Logger
 
+from casset.clock import utcnow
 from casset.data import purchases as purchases_data
+from casset.data import referrals as referrals_data
 from casset.data import secrets, stripe_api, webhook_events
 from casset.data import users as users_data
 from casset.entities import PaymentFacts, WebhookEventStatus
 from casset.errors import BadRequest, Conflict
 from casset.services import purchases
 from casset.settings import get_settings
+from casset.stripe_shapes import (
+    AccountShape,
+    ChargeShape,
+    DisputeShape,
+    Event,
+    PaymentIntentShape,
+    PayoutShape,
+    ReferralMetadata,
+    Shape,
+    ShapeError,
+    checkout_metadata,
+    identify,
+    parse_event,
+    parse_object,
+)
 
 logger = Logger(child=True)
 
 PLATFORM = "platform"
 CONNECT = "connect"
 LEASE = timedelta(minutes=2)  # longer than the webhook function's timeout
-
-# PaymentIntent metadata written at checkout (services/payments.py) and read back here.
-META_BUYER_ID = "cassetBuyerId"
-META_BUYER_HANDLE = "cassetBuyerHandle"
-META_ARTIST_ID = "cassetArtistId"
-META_REFERRAL_CODE = "cassetReferralCode"
-META_REFERRER_ID = "cassetReferrerId"
-META_REFERRAL_CLICKED_AT = "cassetReferralClickedAt"
 
 
 class InvalidSignature(BadRequest):
@@ -43,21 +61,41 @@ class EventInFlight(Conflict):
     code = "EVENT_IN_FLIGHT"
 
 
+class MalformedEvent(BadRequest):
+    """Signed by Stripe, but not the shape we read; recorded REJECTED, never processed."""
+
+    code = "MALFORMED_EVENT"
+
+
+_REJECTION_MESSAGES = {
+    "NOT_AN_EVENT": "The body is signed but is not a Stripe event.",
+    "MALFORMED_EVENT": "The event lacks a field we read (id, type, created, data.object).",
+    "MALFORMED_OBJECT": "The event's object lacks a field we read, or has it in another shape.",
+}
+
+
 @dataclass(frozen=True)
 class Receipt:
     event_id: str
     event_type: str
-    status: str  # PROCESSED, IGNORED or DUPLICATE
+    status: str  # PROCESSED, IGNORED, DUPLICATE (or REJECTED, in the reconciliation's report)
     outcome: str
 
 
-Handler = Callable[[dict[str, Any]], str]
-HANDLERS: dict[str, Handler] = {}
+@dataclass(frozen=True)
+class Route:
+    shape: type[Shape]
+    handle: Callable[[Event, Any], str]
 
 
-def handles(event_type: str) -> Callable[[Handler], Handler]:
-    def register(handler: Handler) -> Handler:
-        HANDLERS[event_type] = handler
+ROUTES: dict[str, dict[str, Route]] = {PLATFORM: {}, CONNECT: {}}
+
+
+def handles[S: Shape](
+    endpoint: str, event_type: str, shape: type[S]
+) -> Callable[[Callable[[Event, S], str]], Callable[[Event, S], str]]:
+    def register(handler: Callable[[Event, S], str]) -> Callable[[Event, S], str]:
+        ROUTES[endpoint][event_type] = Route(shape, handler)
         return handler
 
     return register
@@ -65,7 +103,8 @@ def handles(event_type: str) -> Callable[[Handler], Handler]:
 
 def receive(endpoint: str, payload: str, signature: str | None) -> Receipt:
     """One delivery to one of our two endpoints: verify, then process. Raises InvalidSignature (400),
-    SecretMissing (503: fail closed), EventInFlight (409) or whatever the handler raised (5xx)."""
+    MalformedEvent (400), SecretMissing (503: fail closed), EventInFlight (409) or whatever the handler
+    raised (5xx)."""
     if not signature:
         raise InvalidSignature("The Stripe-Signature header is missing.")
     secret = secrets.webhook_secret(endpoint)
@@ -73,70 +112,94 @@ def receive(endpoint: str, payload: str, signature: str | None) -> Receipt:
         stripe_api.verify_event(payload, signature, secret, get_settings().stripe_webhook_tolerance_sec)
     except stripe_api.SignatureInvalid as error:
         raise InvalidSignature("The signature does not match the body, or it is too old.") from error
-    event = json.loads(payload)
-    if (
-        not isinstance(event, dict)
-        or not isinstance(event.get("id"), str)
-        or not isinstance(event.get("type"), str)
-    ):
-        raise InvalidSignature("The body is not a Stripe event.")
-    return process(endpoint, event, payload)
+    try:
+        body = json.loads(payload)
+    except ValueError:
+        body = None  # signed, but not JSON: not an event either
+    return process(endpoint, authenticated(endpoint, body, payload), payload)
 
 
-def process(endpoint: str, event: dict[str, Any], payload: str) -> Receipt:
-    """The authenticated event, from a webhook delivery or from the reconciliation job (same path)."""
-    event_id, event_type = event["id"], event["type"]
-    claim = webhook_events.claim(
+def authenticated(endpoint: str, body: Any, payload: str) -> Event:
+    """The event a verified body holds; a body that is not one is recorded REJECTED (under its own id,
+    or its digest when it has none) and refused with MalformedEvent."""
+    try:
+        identity = identify(body)
+    except ShapeError as error:
+        digest = hashlib.sha256(payload.encode()).hexdigest()[:40]
+        _reject(f"unidentified-{digest}", endpoint, "unknown", payload, error)
+    try:
+        return parse_event(body)
+    except ShapeError as error:
+        _reject(identity.id, endpoint, identity.type, payload, error)
+
+
+def _reject(event_id: str, endpoint: str, event_type: str, payload: str, error: ShapeError) -> NoReturn:
+    webhook_events.reject(
         event_id,
         endpoint=endpoint,
         event_type=event_type,
-        livemode=bool(event.get("livemode")),
-        account=event.get("account"),
+        payload=payload,
+        reason=error.reason,
+        error=str(error),
+    )
+    _refuse(event_id, event_type, error.reason, str(error), list(error.details))
+
+
+def _refuse(
+    event_id: str, event_type: str, reason: str, error: str, details: list[dict[str, str]]
+) -> NoReturn:
+    logger.warning("stripe event rejected", extra={"event_id": event_id, "type": event_type, "error": error})
+    message = _REJECTION_MESSAGES.get(reason, "The event is not the shape we read.")
+    raise MalformedEvent(message, details=[{"reason": reason, "error": error}, *details])
+
+
+def process(endpoint: str, event: Event, payload: str) -> Receipt:
+    """The authenticated event, from a webhook delivery or from the reconciliation job (same path)."""
+    claim = webhook_events.claim(
+        event.id,
+        endpoint=endpoint,
+        event_type=event.type,
+        livemode=event.livemode,
+        account=event.account,
         payload=payload,
         lease=LEASE,
     )
     if claim is webhook_events.Claim.DUPLICATE:
-        return Receipt(event_id, event_type, "DUPLICATE", "already processed")
+        return Receipt(event.id, event.type, "DUPLICATE", "already processed")
+    if claim is webhook_events.Claim.REJECTED:
+        reason, error = webhook_events.rejection_of(event.id)
+        _refuse(event.id, event.type, reason, error, [])
     if claim is webhook_events.Claim.IN_FLIGHT:
         raise EventInFlight("This event is being processed by another delivery; Stripe will retry.")
-    if bool(event.get("livemode")) != get_settings().stripe_livemode:
+    if event.livemode != get_settings().stripe_livemode:
         return _finish(event, WebhookEventStatus.IGNORED, "LIVEMODE_MISMATCH")
-    handler = HANDLERS.get(event_type)
-    if handler is None:
-        return _finish(event, WebhookEventStatus.IGNORED, "UNHANDLED_TYPE")
+    route = ROUTES[endpoint].get(event.type)
+    if route is None:
+        elsewhere = any(event.type in routes for routes in ROUTES.values())
+        return _finish(
+            event, WebhookEventStatus.IGNORED, "NOT_FOR_THIS_ENDPOINT" if elsewhere else "UNHANDLED_TYPE"
+        )
+    if endpoint == CONNECT and not event.account:
+        return _finish(event, WebhookEventStatus.IGNORED, "CONNECT_EVENT_WITHOUT_ACCOUNT")
+    if endpoint == PLATFORM and event.account:
+        return _finish(event, WebhookEventStatus.IGNORED, "CONNECTED_ACCOUNT_EVENT_ON_PLATFORM")
     try:
-        outcome = handler(event)
+        obj = parse_object(event, route.shape)
+    except ShapeError as error:
+        webhook_events.finish(event.id, WebhookEventStatus.REJECTED, error.reason, str(error))
+        _refuse(event.id, event.type, error.reason, str(error), list(error.details))
+    try:
+        outcome = route.handle(event, obj)
     except Exception as error:
-        webhook_events.fail(event_id, f"{type(error).__name__}: {error}")
+        webhook_events.fail(event.id, f"{type(error).__name__}: {error}")
         raise
     return _finish(event, WebhookEventStatus.PROCESSED, outcome)
 
 
-def _finish(event: dict[str, Any], status: WebhookEventStatus, outcome: str) -> Receipt:
-    webhook_events.finish(event["id"], status, outcome)
-    logger.info("stripe event", extra={"event_id": event["id"], "type": event["type"], "outcome": outcome})
-    return Receipt(event["id"], event["type"], status.value, outcome)
-
-
-def _object(event: dict[str, Any]) -> dict[str, Any]:
-    data = event.get("data") or {}
-    found = data.get("object") if isinstance(data, dict) else None
-    if not isinstance(found, dict):
-        raise ValueError("event without data.object")
-    return found
-
-
-def _id(value: Any) -> str | None:
-    """An id field Stripe may send as a string or, expanded, as the object."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, dict) and isinstance(value.get("id"), str):
-        return str(value["id"])
-    return None
-
-
-def _at(epoch: Any) -> datetime:
-    return datetime.fromtimestamp(int(epoch), UTC)
+def _finish(event: Event, status: WebhookEventStatus, outcome: str) -> Receipt:
+    webhook_events.finish(event.id, status, outcome)
+    logger.info("stripe event", extra={"event_id": event.id, "type": event.type, "outcome": outcome})
+    return Receipt(event.id, event.type, status.value, outcome)
 
 
 def _outcome_of(purchase_id: str) -> str:
@@ -146,134 +209,164 @@ def _outcome_of(purchase_id: str) -> str:
     return purchase.state.value
 
 
-@handles("payment_intent.succeeded")
-def payment_succeeded(event: dict[str, Any]) -> str:
-    intent = _object(event)
-    metadata = intent.get("metadata") or {}
-    buyer_id, artist_id = metadata.get(META_BUYER_ID), metadata.get(META_ARTIST_ID)
-    if not buyer_id or not artist_id:
+def _purchase_of_charge(charge_id: str, payment_intent_id: str | None) -> str | None:
+    """The purchase a charge's event is about. `payment_intent` is null on some charges and disputes:
+    then the charge id we stored with the purchase finds it, and failing that (its own event has not
+    arrived yet) the charge as Stripe has it now."""
+    return (
+        payment_intent_id
+        or purchases_data.purchase_id_for_charge(charge_id)
+        or stripe_api.payment_intent_of_charge(charge_id)
+    )
+
+
+@handles(PLATFORM, "payment_intent.succeeded", PaymentIntentShape)
+def payment_succeeded(event: Event, intent: PaymentIntentShape) -> str:
+    metadata = checkout_metadata(intent.metadata)
+    if not metadata.buyer_id or not metadata.artist_id:
         return "NOT_A_CASSET_PAYMENT"
-    clicked = metadata.get(META_REFERRAL_CLICKED_AT)
+    referral, dropped = metadata.referral, metadata.referral_dropped
+    if referral is not None:
+        dropped = _referral_mismatch(referral, metadata.artist_id)
+        referral = None if dropped else referral
+    if dropped:
+        logger.warning("referral dropped", extra={"payment_intent": intent.id, "reason": dropped})
     purchases_data.record_success(
         PaymentFacts(
-            payment_intent_id=intent["id"],
+            payment_intent_id=intent.id,
             succeeded=True,
-            buyer_id=buyer_id,
-            buyer_handle=metadata.get(META_BUYER_HANDLE),
-            artist_id=artist_id,
-            amount=int(intent["amount"]),
-            currency=str(intent["currency"]).upper(),
-            application_fee=int(intent.get("application_fee_amount") or 0),
-            charge_id=_id(intent.get("latest_charge")),
-            succeeded_at=_at(event["created"]),
-            referral_code=metadata.get(META_REFERRAL_CODE) or None,
-            referrer_id=metadata.get(META_REFERRER_ID) or None,
-            referral_clicked_at=_at(clicked) if clicked else None,
+            buyer_id=metadata.buyer_id,
+            buyer_handle=metadata.buyer_handle,
+            artist_id=metadata.artist_id,
+            amount=intent.amount,
+            currency=intent.currency.upper(),
+            application_fee=intent.application_fee_amount or 0,
+            charge_id=intent.latest_charge,
+            succeeded_at=event.created_at,
+            referral_code=referral.code if referral else None,
+            referrer_id=referral.referrer_id if referral else None,
+            referral_clicked_at=referral.clicked_at if referral else None,
+            referral_dropped=dropped,
         )
     )
-    return _outcome_of(intent["id"])
+    outcome = _outcome_of(intent.id)
+    return f"{outcome}; REFERRAL_DROPPED: {dropped}" if dropped else outcome
 
 
-@handles("charge.refunded")
-def charge_refunded(event: dict[str, Any]) -> str:
-    charge = _object(event)
-    intent_id = _id(charge.get("payment_intent"))
+def _referral_mismatch(referral: ReferralMetadata, artist_id: str) -> str | None:
+    """Why the referral metadata does not describe one of our links for this artist, or None."""
+    link = referrals_data.get_link(referral.code)
+    if link is None:
+        return "cassetReferralCode is not a referral link"
+    if link.referrer_id != referral.referrer_id:
+        return "cassetReferrerId is not the link's referrer"
+    if link.artist_id != artist_id:
+        return "the referral link is for another artist"
+    return None
+
+
+@handles(PLATFORM, "charge.refunded", ChargeShape)
+def charge_refunded(event: Event, charge: ChargeShape) -> str:
+    intent_id = _purchase_of_charge(charge.id, charge.payment_intent)
     if intent_id is None:
         return "NOT_A_PAYMENT_INTENT_CHARGE"
     purchases_data.record_refund(
         intent_id,
-        amount=int(charge["amount"]),
-        currency=str(charge["currency"]).upper(),
-        amount_refunded=int(charge.get("amount_refunded") or 0),
-        charge_id=charge["id"],
+        amount=charge.amount,
+        currency=charge.currency.upper(),
+        amount_refunded=charge.amount_refunded,
+        charge_id=charge.id,
     )
-    if _id(charge.get("transfer")):
-        # A destination charge: the refund came out of the platform's balance; take the artist's share back.
-        stripe_api.reverse_transfer_for_refunds(charge["id"])
+    # A destination charge: the refund came out of the platform's balance; take the artist's share back.
+    # The transfer is read from the charge as Stripe has it now: events often leave `transfer` out.
+    stripe_api.reverse_transfer_for_refunds(charge.id)
     return _outcome_of(intent_id)
 
 
-@handles("charge.dispute.created")
-def dispute_created(event: dict[str, Any]) -> str:
-    dispute = _object(event)
-    intent_id = _id(dispute.get("payment_intent"))
+def _dispute_changed(event: Event, dispute: DisputeShape) -> str:
+    """Any dispute event: the dispute's facts, and the status it had at the event's time (the latest
+    status by time decides; see rules.dispute_open). An inquiry leaves access and payout alone."""
+    intent_id = _purchase_of_charge(dispute.charge, dispute.payment_intent)
     if intent_id is None:
         return "NOT_A_PAYMENT_INTENT_CHARGE"
     purchases_data.record_dispute(
         intent_id,
-        dispute_id=dispute["id"],
-        disputed_at=_disputed_at(event, dispute),
-        charge_id=_id(dispute.get("charge")) or "",
+        dispute_id=dispute.id,
+        disputed_at=dispute.created_at,
+        charge_id=dispute.charge,
+        status=dispute.status,
+        status_at=event.created_at,
     )
     return _outcome_of(intent_id)
 
 
-@handles("charge.dispute.closed")
-def dispute_closed(event: dict[str, Any]) -> str:
-    """Won (or an inquiry closed without a chargeback): access, payout and reward come back. Lost: the
-    purchase stays DISPUTED with its payout held, and the referral reward is cancelled."""
-    dispute = _object(event)
-    intent_id = _id(dispute.get("payment_intent"))
-    if intent_id is None:
-        return "NOT_A_PAYMENT_INTENT_CHARGE"
-    status = dispute.get("status")
-    if not isinstance(status, str) or not status:
-        return "DISPUTE_CLOSED_WITHOUT_STATUS"
-    purchases_data.record_dispute(
-        intent_id,
-        dispute_id=dispute["id"],
-        disputed_at=_disputed_at(event, dispute),
-        charge_id=_id(dispute.get("charge")) or "",
-        closed_status=status,
-    )
-    return _outcome_of(intent_id)
+handles(PLATFORM, "charge.dispute.created", DisputeShape)(_dispute_changed)
+# An inquiry escalating to a chargeback, evidence under review, an appeal's new status.
+handles(PLATFORM, "charge.dispute.updated", DisputeShape)(_dispute_changed)
+handles(PLATFORM, "charge.dispute.closed", DisputeShape)(_dispute_changed)
 
 
-def _disputed_at(event: dict[str, Any], dispute: dict[str, Any]) -> datetime:
-    # The dispute's own creation time, so created and closed events record the same fact in either order.
-    return _at(dispute.get("created") or event["created"])
-
-
-@handles("payout.paid")
-def payout_paid(event: dict[str, Any]) -> str:
-    payout = _object(event)
-    account = event.get("account")
-    if not account:
-        return "PLATFORM_PAYOUT"
-    intents = stripe_api.payment_intents_in_payout(account, payout["id"])
+@handles(CONNECT, "payout.paid", PayoutShape)
+def payout_paid(event: Event, payout: PayoutShape) -> str:
+    account = event.account or ""  # the Connect endpoint only routes events that carry one
+    intents = stripe_api.payment_intents_in_payout(account, payout.id)
     settled = 0
     for intent_id in intents:
-        purchases_data.record_paid_out(intent_id, payout["id"])
+        purchases_data.record_paid_out(intent_id, payout.id)
         purchase = purchases.converge(intent_id)
         settled += purchase is not None and purchase.facts.succeeded
     return f"SETTLED {settled} OF {len(intents)}"
 
 
-@handles("account.updated")
-def account_updated(event: dict[str, Any]) -> str:
-    account = _object(event)
-    account_id = account["id"]
-    user_id = users_data.user_id_for_stripe_account(account_id)
+@handles(CONNECT, "account.updated", AccountShape)
+def account_updated(event: Event, account: AccountShape) -> str:
+    """A signal that the account changed: its state is read from Stripe, not from the event's snapshot,
+    so events delivered late, twice or out of order (even within one second) cannot undo a newer state."""
+    if account.id != event.account:
+        return "NOT_THE_EVENTS_ACCOUNT"
+    user_id = users_data.user_id_for_stripe_account(account.id)
     if user_id is None:
         return "UNKNOWN_ACCOUNT"
-    complete = bool(account.get("charges_enabled")) and bool(account.get("payouts_enabled"))
-    applied = users_data.sync_onboarding(user_id, account_id, complete, _at(event["created"]))
-    if not applied:
-        return "STALE_EVENT"
+    complete = stripe_api.account_onboarding_complete(account.id)
+    if not users_data.sync_onboarding(user_id, account.id, complete, utcnow()):
+        return "STALE_READ"
     return "ONBOARDING_COMPLETE" if complete else "ONBOARDING_INCOMPLETE"
 
 
-def reconcile(now: datetime) -> list[Receipt]:
+@dataclass(frozen=True)
+class Reconciliation:
+    receipts: list[Receipt]
+    failures: list[tuple[str, str]]  # (event id or source, error): retried by the next run
+
+
+def reconcile(now: datetime) -> Reconciliation:
     """Re-process what Stripe reports as undelivered over the last days, through `process`: the
-    platform's events and every connected account's."""
+    platform's events and every connected account's. One event (or one account's listing) that fails
+    does not stop the sweep: it is reported in `failures` and the rest are still processed."""
     since = now - timedelta(days=get_settings().stripe_reconcile_days)
-    receipts = []
+    receipts: list[Receipt] = []
+    failures: list[tuple[str, str]] = []
     sources: list[tuple[str, str | None]] = [(PLATFORM, None)]
     sources += [(CONNECT, account) for account in users_data.connected_account_ids()]
     for endpoint, account in sources:
-        for event in stripe_api.undelivered_events(since, account):
+        try:
+            listed = stripe_api.undelivered_events(since, account)
+        except Exception as error:
+            logger.exception("listing undelivered events failed", extra={"account": account})
+            failures.append((account or PLATFORM, f"{type(error).__name__}: {error}"))
+            continue
+        for body in listed:
+            event_id, event_type = str(body.get("id")), str(body.get("type"))
+            payload = json.dumps(body)
             try:
-                receipts.append(process(endpoint, event, json.dumps(event)))
+                receipts.append(process(endpoint, authenticated(endpoint, body, payload), payload))
             except EventInFlight:
                 continue  # a delivery is on it right now
-    return receipts
+            except MalformedEvent as error:
+                receipts.append(
+                    Receipt(event_id, event_type, WebhookEventStatus.REJECTED.value, error.message)
+                )
+            except Exception as error:
+                logger.exception("reconciling an event failed", extra={"event_id": event_id})
+                failures.append((event_id, f"{type(error).__name__}: {error}"))
+    return Reconciliation(receipts, failures)

@@ -1,5 +1,6 @@
 """Connecting Stripe, pricing and checkout, on moto with the real handlers and the Stripe fake over HTTP."""
 
+import time
 from typing import Any
 
 import requests
@@ -14,6 +15,7 @@ from tests.integration.commerce_support import (
     onboarded_artist,
     pay,
     stripe_get,
+    stripe_post,
 )
 
 
@@ -48,20 +50,33 @@ def test_account_updated_keeps_the_flag_equal_to_charges_and_payouts_enabled(
 ) -> None:
     seller = onboarded_artist(api, stripe)
     assert api("GET", "/api/users/me", user=seller.user_id)[1]["stripeOnboardingComplete"] is True
-    newer = int(__import__("time").time()) + 60
-    half = {"id": seller.account_id, "object": "account", "charges_enabled": True, "payouts_enabled": False}
-    assert (
-        deliver(event("account.updated", half, account=seller.account_id, created=newer), connect=True)[0]
-        == 200
-    )
+    (onboarded,) = stripe.events("account.updated", seller.account_id)
+    stripe_post(stripe, f"/_config/accounts/{seller.account_id}/restrict")  # Stripe wants more details
+    restricted = stripe.events("account.updated", seller.account_id)[-1]
+    assert restricted["data"]["object"]["payouts_enabled"] is False
+    assert deliver(restricted, connect=True)[1]["outcome"] == "ONBOARDING_INCOMPLETE"
     assert api("GET", "/api/users/me", user=seller.user_id)[1]["stripeOnboardingComplete"] is False
-    # An older event arriving late changes nothing.
-    full = half | {"payouts_enabled": True}
-    status, body = deliver(
-        event("account.updated", full, account=seller.account_id, created=newer - 30), connect=True
-    )
-    assert (status, body["outcome"]) == (200, "STALE_EVENT")
+    # The old "complete" event delivered again (with a new id, as a late retry of a lost delivery would
+    # be) reads the account as it is now: still incomplete.
+    late = onboarded | {"id": onboarded["id"] + "late", "created": int(time.time()) + 60}
+    assert deliver(late, connect=True)[1]["outcome"] == "ONBOARDING_INCOMPLETE"
     assert api("GET", "/api/users/me", user=seller.user_id)[1]["stripeOnboardingComplete"] is False
+
+
+def test_two_account_updated_in_one_second_delivered_newest_first_leave_the_artist_onboarded(
+    api: support.Api, stripe: StripeFake
+) -> None:
+    """Given the account's last two events in the same second (details submitted, then charges and
+    payouts enabled), delivered newest first: the older snapshot must not win the tie."""
+    seller = onboarded_artist(api, stripe)
+    (complete,) = stripe.events("account.updated", seller.account_id)
+    second = int(complete["created"])
+    older_snapshot = complete["data"]["object"] | {"charges_enabled": False, "payouts_enabled": False}
+    older = event("account.updated", older_snapshot, account=seller.account_id, created=second)
+    newer = event("account.updated", complete["data"]["object"], account=seller.account_id, created=second)
+    assert deliver(newer, connect=True)[1]["outcome"] == "ONBOARDING_COMPLETE"
+    assert deliver(older, connect=True)[1]["outcome"] == "ONBOARDING_COMPLETE"
+    assert api("GET", "/api/users/me", user=seller.user_id)[1]["stripeOnboardingComplete"] is True
 
 
 def test_account_updated_for_an_unknown_account_is_recorded_and_ignored(

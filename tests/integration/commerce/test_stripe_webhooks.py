@@ -188,44 +188,45 @@ def test_a_dispute_revokes_notifies_and_freezes_the_payout(api: support.Api, sal
 
 
 @pytest.mark.parametrize(
-    ("status", "outcome", "entitled", "payout", "message"),
+    ("opened", "status", "outcome", "entitled", "payout", "notices", "message"),
     [
-        ("won", "GRANTED", True, "PENDING", "was won: access and payout restored."),
+        ("needs_response", "won", "GRANTED", True, "PENDING", "DISPUTE", "was won: the hold on access"),
         (
+            "warning_needs_response",
             "warning_closed",
             "GRANTED",
             True,
             "PENDING",
-            "closed without a chargeback: access and payout restored.",
+            "DISPUTE_INQUIRY",
+            "closed without a chargeback.",
         ),
-        ("lost", "DISPUTED", False, "FROZEN", "was lost"),
+        ("needs_response", "lost", "DISPUTED", False, "FROZEN", "DISPUTE", "was lost"),
     ],
 )
 def test_a_closed_dispute_restores_or_keeps_the_freeze_and_tells_the_artist(
     api: support.Api,
     sale: dict[str, Any],
+    opened: str,
     status: str,
     outcome: str,
     entitled: bool,
     payout: str,
+    notices: str,
     message: str,
 ) -> None:
     intent, seller = sale["intent"], sale["seller"]
     deliver(sale["succeeded"])
-    deliver(dispute_event(sale["succeeded"]))
+    deliver(dispute_event(sale["succeeded"], opened))
     closed = dispute_closed_event(sale["succeeded"], status)
     assert deliver(closed)[1]["outcome"] == outcome
     assert deliver(closed)[1]["status"] == "DUPLICATE"
     assert deliver(dispute_closed_event(sale["succeeded"], status))[1]["outcome"] == outcome  # a new event id
     assert _entitled(api, sale) is entitled
     stored = purchase(intent) or {}
-    assert (stored["state"]["S"], stored["payoutState"]["S"], stored["disputeStatus"]["S"]) == (
-        outcome,
-        payout,
-        status,
-    )
+    assert (stored["state"]["S"], stored["payoutState"]["S"]) == (outcome, payout)
+    assert sorted(seen.split("#")[1] for seen in stored["disputeStatuses"]["SS"]) == sorted([opened, status])
     items = api("GET", "/api/notifications", user=seller.user_id)[1]["items"]
-    assert sorted(item["kind"] for item in items) == ["COLLECT", "DISPUTE", "DISPUTE_CLOSED"]
+    assert sorted(item["kind"] for item in items) == sorted(["COLLECT", notices, "DISPUTE_CLOSED"])
     (closed_note,) = [item["message"] for item in items if item["kind"] == "DISPUTE_CLOSED"]
     assert message in closed_note and f"@{stored['buyerHandle']['S']}" in closed_note
     assert ledger_of(intent) == {f"{intent}:artist-earning": 900}  # no transfer reversal is automated

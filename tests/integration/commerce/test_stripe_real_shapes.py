@@ -1,0 +1,388 @@
+"""The webhooks meet the shapes Stripe really sends: events built on Stripe's own fixture objects
+(fixtures3.json) with our ids, amounts and metadata, signed with stripe-python's header generator, sent
+through the real webhook handlers on moto, with the Stripe fake answering the re-reads."""
+
+import hashlib
+import json
+from typing import Any
+
+import pytest
+
+from infra.local.functions import LambdaContext
+from infra.local.stripe_fake import StripeFake
+from tests.integration import support
+from tests.integration.commerce_support import (
+    charge_id_of,
+    checkout,
+    deliver,
+    fan,
+    ledger_of,
+    onboarded_artist,
+    pay,
+    purchase,
+    query,
+    raw,
+    real_payment_succeeded,
+    refund,
+    stripe_get,
+)
+from tests.stripe_objects import ABSENT, stripe_event, stripe_object
+
+
+@pytest.fixture
+def sale(api: support.Api, stripe: StripeFake) -> dict[str, Any]:
+    """A payment made at the fake whose succeeded event has not been delivered yet."""
+    seller = onboarded_artist(api, stripe)
+    buyer = fan(api)
+    intent = checkout(api, buyer, seller)["paymentIntentId"]
+    succeeded = pay(stripe, intent)
+    return {"seller": seller, "buyer": buyer, "intent": intent, "succeeded": succeeded}
+
+
+def _entitled(api: support.Api, sale: dict[str, Any]) -> bool:
+    status, body, _ = api("GET", f"/api/entitlements/{sale['seller'].user_id}", user=sale["buyer"])
+    assert status == 200, body
+    return bool(body["entitled"])
+
+
+def _record(event_id: str) -> dict[str, Any]:
+    return raw("WEBHOOK_EVENTS_TABLE", {"id": event_id}) or {}
+
+
+def _dispute(sale: dict[str, Any], status: str, *, created: int | None = None) -> dict[str, Any]:
+    """Stripe's dispute object for this sale's charge, `payment_intent` null as Stripe often sends it."""
+    intent = sale["succeeded"]["data"]["object"]
+    return stripe_object(
+        "dispute",
+        id=f"dp_{charge_id_of(sale['succeeded']).removeprefix('ch_')}",
+        amount=intent["amount"],
+        currency=intent["currency"],
+        charge=charge_id_of(sale["succeeded"]),
+        payment_intent=None,
+        status=status,
+        created=int(sale["succeeded"]["created"]) if created is None else created,
+    )
+
+
+# A signed body that is not an event, or not the shape a handler reads
+
+
+def _without_data_object() -> dict[str, Any]:
+    built = stripe_event("charge.refunded", {})
+    built["data"] = {}
+    return built
+
+
+def _payment_without_amount() -> dict[str, Any]:
+    return stripe_event("payment_intent.succeeded", stripe_object("payment_intent", amount=ABSENT))
+
+
+def _payment_with_amount_as_text() -> dict[str, Any]:
+    return stripe_event("payment_intent.succeeded", stripe_object("payment_intent", amount="1099"))
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        ("[]", "NOT_AN_EVENT"),
+        ("null", "NOT_AN_EVENT"),
+        ('"evt_1"', "NOT_AN_EVENT"),
+        ("42", "NOT_AN_EVENT"),
+        (_without_data_object, "MALFORMED_EVENT"),
+        (_payment_without_amount, "MALFORMED_OBJECT"),
+        (_payment_with_amount_as_text, "MALFORMED_OBJECT"),
+    ],
+    ids=["list", "null", "string", "number", "no-data-object", "no-amount", "amount-as-text"],
+)
+def test_a_signed_body_that_is_not_what_we_read_is_400_rejected_and_never_retried(
+    stripe: StripeFake, body: Any, reason: str
+) -> None:
+    """Given a body signed by Stripe that is not an event, or an event whose object lacks a field the
+    handler reads: 400 MALFORMED_EVENT naming the reason, recorded REJECTED (not FAILED), and a
+    redelivery gets the same answer without processing anything."""
+    delivered = body() if callable(body) else body
+    payload = delivered if isinstance(delivered, str) else json.dumps(delivered)
+    status, answer = deliver(payload)
+    assert (status, answer["code"]) == (400, "MALFORMED_EVENT"), answer
+    assert answer["details"][0]["reason"] == reason
+    record_id = (
+        delivered["id"]
+        if isinstance(delivered, dict)
+        else "unidentified-" + hashlib.sha256(payload.encode()).hexdigest()[:40]
+    )
+    record = _record(record_id)
+    assert (record["status"]["S"], record["outcome"]["S"]) == ("REJECTED", reason)
+    assert deliver(payload)[1]["code"] == "MALFORMED_EVENT"
+    again = _record(record_id)
+    assert (again["status"]["S"], again["deliveries"]["N"]) == ("REJECTED", "2")
+    if isinstance(delivered, dict) and "id" in delivered["data"].get("object", {}):
+        assert purchase(delivered["data"]["object"]["id"]) is None
+
+
+# Metadata the platform did not write
+
+
+@pytest.mark.parametrize(
+    ("metadata", "dropped"),
+    [
+        (
+            {
+                "cassetReferralCode": "abc123",
+                "cassetReferrerId": "u1",
+                "cassetReferralClickedAt": "yesterday",
+            },
+            "cassetReferralClickedAt is not a whole number of seconds",
+        ),
+        (
+            {"cassetReferralCode": "abc123", "cassetReferrerId": "u1", "cassetReferralClickedAt": "1.7e9"},
+            "cassetReferralClickedAt is not a whole number of seconds",
+        ),
+        ({"cassetReferralCode": "abc123"}, "cassetReferrerId, cassetReferralClickedAt missing"),
+        (
+            {"cassetReferralCode": "nosuchcode", "cassetReferrerId": "u1", "cassetReferralClickedAt": "1"},
+            "cassetReferralCode is not a referral link",
+        ),
+    ],
+    ids=["clicked-at-words", "clicked-at-float", "incomplete", "unknown-code"],
+)
+def test_referral_metadata_we_did_not_write_drops_the_referral_and_the_payment_still_grants(
+    api: support.Api, sale: dict[str, Any], metadata: dict[str, str], dropped: str
+) -> None:
+    """Given a Dashboard edit of the PaymentIntent's metadata (a bad referral field, an unknown key):
+    the fan is granted, the referral is dropped and the reason recorded on the purchase and the event."""
+    edited = real_payment_succeeded(sale["succeeded"], **metadata, internalNote="edited in the Dashboard")
+    status, body = deliver(edited)
+    assert status == 200, body
+    assert body["outcome"].startswith("GRANTED; REFERRAL_DROPPED: ") and dropped in body["outcome"]
+    assert _entitled(api, sale)
+    stored = purchase(sale["intent"]) or {}
+    assert dropped in stored["referralDropped"]["S"] and "referralCode" not in stored
+    assert ledger_of(sale["intent"]) == {f"{sale['intent']}:artist-earning": 900}
+    assert raw("REFERRAL_ATTRIBUTIONS_TABLE", {"purchaseId": sale["intent"]}) is None
+    assert dropped in _record(edited["id"])["outcome"]["S"]
+
+
+def test_a_payment_without_our_buyer_is_recorded_as_not_ours(sale: dict[str, Any]) -> None:
+    edited = real_payment_succeeded(sale["succeeded"], cassetBuyerId=None)
+    assert deliver(edited)[1]["outcome"] == "NOT_A_CASSET_PAYMENT"
+    assert purchase(sale["intent"]) is None
+
+
+# payment_intent null, transfer absent
+
+
+def test_a_refund_whose_charge_has_no_payment_intent_nor_transfer_still_refunds_and_reverses(
+    api: support.Api, stripe: StripeFake, sale: dict[str, Any]
+) -> None:
+    """Given Stripe's charge object with `payment_intent: null` and no `transfer`: the purchase is found
+    by the charge id stored with it, and the transfer from the charge re-read at Stripe."""
+    intent = sale["intent"]
+    assert deliver(real_payment_succeeded(sale["succeeded"]))[1]["outcome"] == "GRANTED"
+    refund(stripe, intent)  # at Stripe; its own event is not delivered
+    charge_id = charge_id_of(sale["succeeded"])
+    refunded = stripe_object(
+        "charge",
+        id=charge_id,
+        amount=1000,
+        amount_captured=1000,
+        amount_refunded=1000,
+        refunded=True,
+        payment_intent=None,
+        transfer=ABSENT,
+        metadata={},
+    )
+    status, body = deliver(stripe_event("charge.refunded", refunded))
+    assert (status, body["outcome"]) == (200, "REFUNDED"), body
+    assert not _entitled(api, sale)
+    assert ledger_of(intent) == {f"{intent}:artist-earning": 900, f"{intent}:artist-earning:reversal": -900}
+    transfer = stripe_get(stripe, f"/v1/charges/{charge_id}")["transfer"]
+    assert stripe_get(stripe, f"/v1/transfers/{transfer}")["amount_reversed"] == 900
+
+
+def test_a_refund_arriving_before_its_payment_finds_the_purchase_from_the_charge_at_stripe(
+    api: support.Api, stripe: StripeFake, sale: dict[str, Any]
+) -> None:
+    refund(stripe, sale["intent"])
+    refunded = stripe_object(
+        "charge",
+        id=charge_id_of(sale["succeeded"]),
+        amount=1000,
+        amount_refunded=1000,
+        refunded=True,
+        payment_intent=None,
+        transfer=ABSENT,
+    )
+    assert deliver(stripe_event("charge.refunded", refunded))[1]["outcome"] == "RECORDED_FOR_UNKNOWN_PURCHASE"
+    assert deliver(real_payment_succeeded(sale["succeeded"]))[1]["outcome"] == "REFUNDED"
+    assert not _entitled(api, sale)
+
+
+def test_a_dispute_without_payment_intent_finds_the_purchase_by_its_charge(
+    api: support.Api, sale: dict[str, Any]
+) -> None:
+    deliver(real_payment_succeeded(sale["succeeded"]))
+    status, body = deliver(stripe_event("charge.dispute.created", _dispute(sale, "needs_response")))
+    assert (status, body["outcome"]) == (200, "DISPUTED"), body
+    assert not _entitled(api, sale)
+    assert (purchase(sale["intent"]) or {})["payoutState"]["S"] == "FROZEN"
+
+
+def test_a_charge_we_never_sold_is_not_ours(stripe: StripeFake) -> None:
+    foreign = stripe_object("charge", id="ch_nobody_sold", payment_intent=None, transfer=ABSENT)
+    assert deliver(stripe_event("charge.refunded", foreign))[1]["outcome"] == "NOT_A_PAYMENT_INTENT_CHARGE"
+
+
+# Dispute statuses
+
+
+def _notes(api: support.Api, sale: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """The sale's notifications to the artist as (id without its time, kind, message), the purchase id
+    and the buyer's handle written as PI and FAN, so two sales compare."""
+    handle = (purchase(sale["intent"]) or {})["buyerHandle"]["S"]
+    items = query("NOTIFICATIONS_TABLE", "userId", sale["seller"].user_id)
+    return sorted(
+        (
+            item["id"]["S"].split("#", 1)[1].replace(sale["intent"], "PI"),
+            item["kind"]["S"],
+            item["message"]["S"].replace(handle, "FAN"),
+        )
+        for item in items
+        if item.get("purchaseId", {}).get("S") == sale["intent"]
+    )
+
+
+def test_an_inquiry_is_not_a_chargeback_and_access_stays(api: support.Api, sale: dict[str, Any]) -> None:
+    """Given Stripe's own dispute fixture (status warning_needs_response, an inquiry): access, payout
+    and the artist's earning stay; the artist is told it is an inquiry."""
+    deliver(real_payment_succeeded(sale["succeeded"]))
+    inquiry = _dispute(sale, "warning_needs_response")
+    assert deliver(stripe_event("charge.dispute.created", inquiry))[1]["outcome"] == "GRANTED"
+    assert _entitled(api, sale)
+    assert (purchase(sale["intent"]) or {})["payoutState"]["S"] == "PENDING"
+    under_review = inquiry | {"status": "warning_under_review"}
+    assert deliver(stripe_event("charge.dispute.created", under_review))[1]["outcome"] == "GRANTED"
+    closed = stripe_event("charge.dispute.closed", inquiry | {"status": "warning_closed"})
+    assert deliver(closed)[1]["outcome"] == "GRANTED"
+    kinds = sorted(kind for _, kind, _ in _notes(api, sale))
+    assert kinds == ["COLLECT", "DISPUTE_CLOSED", "DISPUTE_INQUIRY"]
+
+
+def test_an_inquiry_that_escalates_to_a_chargeback_stops_access(
+    api: support.Api, sale: dict[str, Any]
+) -> None:
+    deliver(real_payment_succeeded(sale["succeeded"]))
+    opened = int(sale["succeeded"]["created"])
+    inquiry = _dispute(sale, "warning_needs_response")
+    assert deliver(stripe_event("charge.dispute.created", inquiry, created=opened))[1]["outcome"] == "GRANTED"
+    escalated = stripe_event(
+        "charge.dispute.updated", inquiry | {"status": "needs_response"}, created=opened + 60
+    )
+    assert deliver(escalated)[1]["outcome"] == "DISPUTED"
+    assert not _entitled(api, sale)
+    assert sorted(kind for _, kind, _ in _notes(api, sale)) == ["COLLECT", "DISPUTE", "DISPUTE_INQUIRY"]
+
+
+def _appealed_dispute(sale: dict[str, Any]) -> list[dict[str, Any]]:
+    """A dispute opened, lost, then (appealed) won: three events a minute apart."""
+    opened = int(sale["succeeded"]["created"])
+    return [
+        stripe_event("charge.dispute.created", _dispute(sale, "needs_response"), created=opened),
+        stripe_event("charge.dispute.closed", _dispute(sale, "lost"), created=opened + 60),
+        stripe_event("charge.dispute.closed", _dispute(sale, "won"), created=opened + 120),
+    ]
+
+
+def test_a_dispute_whose_status_moves_ends_by_the_latest_and_tells_the_same_in_any_order(
+    api: support.Api, stripe: StripeFake
+) -> None:
+    """Given a dispute lost and then won on appeal, delivered in order for one sale and newest first for
+    another: both end GRANTED, and the artist's notifications read the same."""
+    seller = onboarded_artist(api, stripe)
+    results = []
+    for order in ([0, 1, 2], [2, 1, 0]):
+        buyer = fan(api)
+        intent = checkout(api, buyer, seller)["paymentIntentId"]
+        sale = {"seller": seller, "buyer": buyer, "intent": intent, "succeeded": pay(stripe, intent)}
+        deliver(real_payment_succeeded(sale["succeeded"]))
+        events = _appealed_dispute(sale)
+        for index in order:
+            assert deliver(events[index])[0] == 200
+        stored = purchase(intent) or {}
+        results.append(
+            (stored["state"]["S"], stored["payoutState"]["S"], _entitled(api, sale), _notes(api, sale))
+        )
+        assert ledger_of(intent) == {f"{intent}:artist-earning": 900}
+    in_order, newest_first = results
+    assert in_order == newest_first
+    assert in_order[:3] == ("GRANTED", "PENDING", True)
+    closed = [text for _, kind, text in in_order[3] if kind == "DISPUTE_CLOSED"]
+    assert [text.split(":")[0] for text in closed] == [
+        "The dispute on @FAN's payment was lost",
+        "The dispute on @FAN's payment was won",
+    ]
+
+
+# One allowlist per endpoint
+
+
+def test_a_connect_signed_payment_is_ignored_and_grants_nothing(
+    api: support.Api, sale: dict[str, Any]
+) -> None:
+    connected = real_payment_succeeded(sale["succeeded"]) | {"account": sale["seller"].account_id}
+    status, body = deliver(connected, connect=True)
+    assert (status, body["status"], body["outcome"]) == (200, "IGNORED", "NOT_FOR_THIS_ENDPOINT")
+    assert purchase(sale["intent"]) is None and not _entitled(api, sale)
+
+
+def test_a_platform_signed_account_updated_is_ignored_and_keeps_onboarding(
+    api: support.Api, stripe: StripeFake
+) -> None:
+    seller = onboarded_artist(api, stripe)
+    incomplete = stripe_object("account", id=seller.account_id, charges_enabled=False, payouts_enabled=False)
+    status, body = deliver(stripe_event("account.updated", incomplete, account=seller.account_id))
+    assert (status, body["status"], body["outcome"]) == (200, "IGNORED", "NOT_FOR_THIS_ENDPOINT")
+    assert api("GET", "/api/users/me", user=seller.user_id)[1]["stripeOnboardingComplete"] is True
+
+
+def test_connect_events_must_carry_an_account_and_platform_events_must_not(
+    api: support.Api, sale: dict[str, Any]
+) -> None:
+    payout = stripe_event("payout.paid", stripe_object("payout", status="paid"))
+    assert deliver(payout, connect=True)[1]["outcome"] == "CONNECT_EVENT_WITHOUT_ACCOUNT"
+    on_behalf = real_payment_succeeded(sale["succeeded"]) | {"account": "acct_someone"}
+    status, body = deliver(on_behalf)
+    assert (status, body["status"], body["outcome"]) == (
+        200,
+        "IGNORED",
+        "CONNECTED_ACCOUNT_EVENT_ON_PLATFORM",
+    )
+    assert purchase(sale["intent"]) is None
+    assert _record(on_behalf["id"])["status"]["S"] == "IGNORED"
+
+
+# The reconciliation sweep
+
+
+def test_the_sweep_goes_past_a_failing_event_and_still_fails_the_run(
+    api: support.Api, stripe: StripeFake, sale: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Given three undelivered events, the first failing (Stripe refuses its re-read) and the second
+    malformed: the third is still processed, the malformed one is REJECTED (not a failure), the failing
+    one stays FAILED for the next run, and the run fails so the alarm sees it."""
+    from casset.data import stripe_api
+    from webhooks.reconcile import ReconcileFailed, lambda_handler
+
+    failing = stripe_event(
+        "charge.refunded",
+        stripe_object("charge", id="ch_gone", amount=1000, payment_intent="pi_gone", transfer=ABSENT),
+    )
+    malformed = stripe_event("charge.refunded", stripe_object("charge", id="ch_x", amount=ABSENT))
+    good = real_payment_succeeded(sale["succeeded"])
+    listed = {None: [failing, malformed, good]}
+    monkeypatch.setattr(stripe_api, "undelivered_events", lambda since, account=None: listed.get(account, []))
+    with pytest.raises(ReconcileFailed, match="1 of 3 failed: " + failing["id"]):
+        lambda_handler({}, LambdaContext("reconcile", 512, 300))
+    assert _entitled(api, sale)
+    assert _record(good["id"])["status"]["S"] == "PROCESSED"
+    assert _record(malformed["id"])["status"]["S"] == "REJECTED"
+    assert _record(failing["id"])["status"]["S"] == "FAILED"
