@@ -233,6 +233,13 @@ class Media:
             f"tone-{seconds:g}s{suffix}", lambda p: media_factory.make_audio(p, seconds=seconds)
         )
 
+    def quiet_intro_audio(self, suffix: str, seconds: float = 8.0) -> bytes:
+        """VBR MP3 without a Xing frame, or ADTS AAC, whose container estimates several times its length."""
+        return self._file(
+            f"quiet-intro-{seconds:g}s{suffix}",
+            lambda p: media_factory.make_quiet_intro_audio(p, seconds=seconds),
+        )
+
     @cached_property
     def png(self) -> bytes:
         return png_bytes()
