@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from casset.entities import (
+    ExportJob,
+    ExportStatus,
     MediaStatus,
     Money,
     PaymentFacts,
@@ -325,3 +327,9 @@ def settle_purchase(
     return PurchaseOutcome(
         state, payout, reward, referral, tuple(effect for effect in wanted if effect not in applied), share
     )
+
+
+def export_send_lost(job: ExportJob, now: datetime, resend_after_sec: int) -> bool:
+    """A QUEUED export that nothing touched (no render claimed it, no re-send) for resend_after_sec may
+    have lost its queue message, the send having failed: it is sent again rather than waiting for its TTL."""
+    return job.status is ExportStatus.QUEUED and now - job.updated_at >= timedelta(seconds=resend_after_sec)

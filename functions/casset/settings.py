@@ -44,6 +44,9 @@ class Settings(BaseModel):
     # Exports: outputs live 7 days (bucket lifecycle); a job record a little less, so a cache hit never
     # points at an expired file.
     export_retention_days: int = Field(6, alias="EXPORT_RETENTION_DAYS")
+    # A QUEUED export untouched this long may have lost its queue message (the send failed): the next
+    # identical request sends it again, once per this interval.
+    export_resend_after_sec: int = Field(10, alias="EXPORT_RESEND_AFTER_SEC", ge=1)
 
     # Signed audio links: the full track and the hook preview are handed out for minutes, not hours, so
     # a link shared after a refund stops working soon.

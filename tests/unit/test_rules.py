@@ -1,4 +1,4 @@
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -149,3 +149,29 @@ def test_a_visual_of_another_track_is_not_found() -> None:
 def test_admin_group_makes_an_admin() -> None:
     assert Caller(user_id="u", groups=frozenset({"admin"})).is_admin
     assert not Caller(user_id="u").is_admin
+
+
+def test_a_queued_export_untouched_for_the_resend_interval_is_sent_again() -> None:
+    from casset.entities import ExportJob, ExportStatus, RenderPlan
+    from casset.rules import export_send_lost
+
+    now = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
+    plan = RenderPlan(
+        renderer_version="1",
+        track_id="t",
+        audio_key="k",
+        hook_start_sec=0,
+        hook_duration_sec=5,
+        title="T",
+        artist="A",
+        preset="low",
+    )
+
+    def job(status: ExportStatus, age_sec: float) -> ExportJob:
+        at = now - timedelta(seconds=age_sec)
+        return ExportJob(id="e", plan=plan, status=status, created_at=at, updated_at=at)
+
+    assert export_send_lost(job(ExportStatus.QUEUED, 10), now, 10)
+    assert not export_send_lost(job(ExportStatus.QUEUED, 9.9), now, 10)
+    assert not export_send_lost(job(ExportStatus.RENDERING, 60), now, 10)
+    assert not export_send_lost(job(ExportStatus.DONE, 60), now, 10)
