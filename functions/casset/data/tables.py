@@ -416,6 +416,23 @@ class NotificationItem(Model):
     created_at = UTCDateTimeAttribute(attr_name="createdAt")
 
 
+# Sorts after every notification id (they start with a timestamp).
+UNREAD_COUNTER_ID = "~unread"
+
+
+class NotificationCounterItem(Model):
+    """A user's unread count, kept in their bell's partition under a sort key after every notification
+    id, so reading the bell never counts the partition. Moved by the same
+    transactions that add notifications and mark them read."""
+
+    class Meta:
+        table_name = "Notifications"
+
+    user_id = UnicodeAttribute(hash_key=True, attr_name="userId")
+    id = UnicodeAttribute(range_key=True, default=UNREAD_COUNTER_ID)
+    unread = NumberAttribute(default=0)
+
+
 class ActivityItem(Model):
     class Meta:
         table_name = "Activity"
@@ -493,6 +510,7 @@ TABLE_SETTINGS: dict[type[Model], str] = {
     ReferralClickItem: "referral_clicks_table",
     ReferralAttributionItem: "referral_attributions_table",
     NotificationItem: "notifications_table",
+    NotificationCounterItem: "notifications_table",
     ActivityItem: "activity_table",
     WebhookEventItem: "webhook_events_table",
     MetricEventItem: "metric_events_table",
