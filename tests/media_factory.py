@@ -187,6 +187,22 @@ def decoded_duration_sec(path: str | os.PathLike[str]) -> float:
         return samples / stream.codec_context.sample_rate
 
 
+def make_m4a_corrupt_after(
+    path: str | os.PathLike[str], *, seconds: float = 8.0, intact_sec: float = 2.0
+) -> Path:
+    """An AAC M4A whose samples after `intact_sec` are noise: it opens and its first frames decode (the
+    probe accepts it), but decoding further in fails."""
+    path = make_audio(path, seconds=seconds)
+    data = bytearray(path.read_bytes())
+    for box_type, payload_start, box_end in _iter_boxes(data, 0, len(data)):
+        if box_type == b"mdat":
+            damaged_from = payload_start + round((box_end - payload_start) * intact_sec / seconds)
+            noise = np.random.default_rng(seed=5).integers(0, 256, box_end - damaged_from, dtype=np.uint8)
+            data[damaged_from:box_end] = noise.tobytes()
+    path.write_bytes(bytes(data))
+    return path
+
+
 def make_audio_only_mp4(path: str | os.PathLike[str], seconds: float = 2.0) -> Path:
     """An MP4 whose only stream is AAC: valid media, but not a visual."""
     return _write_tone(

@@ -82,6 +82,10 @@ class Track(Entity):
     reward: TrackReward | None = None
     preview_key: str | None = None  # the hook-only clip non-entitled listeners get
     preview_source: str | None = None  # what the clip was cut from (see rules.preview_source)
+    # A cut that failed for good (the audio cannot be decoded at the hook), and what it was cut from: it is
+    # tried again only for another source (new audio or a new hook).
+    preview_failure_reason: str | None = None
+    preview_failed_source: str | None = None
     tags: list[str] = []  # genre and mood slugs that suggestions match visuals against
     created_at: datetime
     updated_at: datetime

@@ -211,6 +211,12 @@ def preview_source(audio_key: str, start_sec: float, duration_sec: float) -> str
     return f"{audio_key}|{start_sec:.3f}|{duration_sec:.3f}"
 
 
+def preview_failed(track: Track) -> bool:
+    """Cutting the track's current audio and hook already failed for good (rather than not done yet)."""
+    wanted = preview_source(track.audio_key or "", track.preview_start_sec, track.hook_duration_sec)
+    return track.preview_failed_source == wanted
+
+
 def preview_digest(source: str) -> str:
     return hashlib.sha256(source.encode()).hexdigest()[:20]
 

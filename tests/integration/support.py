@@ -241,5 +241,10 @@ class Media:
         )
 
     @cached_property
+    def audio_corrupt_after_2s(self) -> bytes:
+        """8 s of M4A the probe accepts (its start decodes) but no hook preview can be cut from."""
+        return self._file("corrupt-after-2s.m4a", lambda p: media_factory.make_m4a_corrupt_after(p))
+
+    @cached_property
     def png(self) -> bytes:
         return png_bytes()

@@ -175,3 +175,25 @@ def test_a_queued_export_untouched_for_the_resend_interval_is_sent_again() -> No
     assert not export_send_lost(job(ExportStatus.QUEUED, 9.9), now, 10)
     assert not export_send_lost(job(ExportStatus.RENDERING, 60), now, 10)
     assert not export_send_lost(job(ExportStatus.DONE, 60), now, 10)
+
+
+def test_a_failed_preview_cut_counts_only_for_the_audio_and_hook_it_was_cut_from() -> None:
+    from casset.rules import preview_failed, preview_source
+
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    failed = Track(
+        id="t",
+        artist_id="a",
+        title="T",
+        audio_key="tracks/t/audio/1.m4a",
+        audio_status=MediaStatus.READY,
+        preview_start_sec=3,
+        hook_duration_sec=5,
+        preview_failure_reason="CORRUPT",
+        preview_failed_source=preview_source("tracks/t/audio/1.m4a", 3, 5),
+        created_at=now,
+        updated_at=now,
+    )
+    assert preview_failed(failed)
+    assert not preview_failed(failed.model_copy(update={"preview_start_sec": 2}))
+    assert not preview_failed(failed.model_copy(update={"audio_key": "tracks/t/audio/2.wav"}))

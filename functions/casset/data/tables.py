@@ -100,6 +100,8 @@ class TrackItem(Model):
     reward = RewardAttribute(null=True)
     preview_key = UnicodeAttribute(attr_name="previewKey", null=True)
     preview_source = UnicodeAttribute(attr_name="previewSource", null=True)
+    preview_failure_reason = UnicodeAttribute(attr_name="previewFailureReason", null=True)
+    preview_failed_source = UnicodeAttribute(attr_name="previewFailedSource", null=True)
     tags = UnicodeSetAttribute(null=True)
     created_at = UTCDateTimeAttribute(attr_name="createdAt")
     updated_at = UTCDateTimeAttribute(attr_name="updatedAt")

@@ -40,6 +40,8 @@ def _to_track(item: TrackItem) -> Track:
         else None,
         preview_key=item.preview_key,
         preview_source=item.preview_source,
+        preview_failure_reason=item.preview_failure_reason,
+        preview_failed_source=item.preview_failed_source,
         tags=tags.ordered(item.tags or ()),
         created_at=item.created_at,
         updated_at=item.updated_at,
@@ -103,7 +105,29 @@ def record_preview(
     # Derived media, not an edit: updatedAt stays what the artist's last change made it.
     return update_if(
         TrackItem(id=track_id),
-        [TrackItem.preview_key.set(preview_key), TrackItem.preview_source.set(source)],
+        [
+            TrackItem.preview_key.set(preview_key),
+            TrackItem.preview_source.set(source),
+            TrackItem.preview_failure_reason.remove(),
+            TrackItem.preview_failed_source.remove(),
+        ],
+        condition,
+    )
+
+
+def record_preview_failure(
+    track_id: str, audio_key: str, start_sec: float, duration_sec: float, source: str, reason: str
+) -> bool:
+    """The cut failed for good for this audio and hook (same conditions as record_preview): recorded, so
+    answers say so and no cut is queued again until the audio or the hook changes."""
+    condition = (
+        (TrackItem.audio_key == audio_key)
+        & (TrackItem.preview_start_sec == start_sec)
+        & (TrackItem.hook_duration_sec == duration_sec)
+    )
+    return update_if(
+        TrackItem(id=track_id),
+        [TrackItem.preview_failure_reason.set(reason), TrackItem.preview_failed_source.set(source)],
         condition,
     )
 

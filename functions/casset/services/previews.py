@@ -12,7 +12,7 @@ from casset.data import tracks as tracks_data
 from casset.entities import MediaStatus, Track
 from casset.media.preview import cut_preview
 from casset.media.probe import ProbeRejected
-from casset.rules import preview_digest, preview_source
+from casset.rules import preview_digest, preview_failed, preview_source
 
 
 class Outcome(StrEnum):
@@ -29,8 +29,9 @@ def is_current(track: Track) -> bool:
 
 
 def request(track: Track) -> None:
-    """Queue a cut unless the track's clip already matches its audio and hook."""
-    if track.audio_status is MediaStatus.READY and not is_current(track):
+    """Queue a cut unless the track's clip already matches its audio and hook, or cutting exactly this
+    audio and hook already failed for good (a new audio upload or hook is a new cut)."""
+    if track.audio_status is MediaStatus.READY and not is_current(track) and not preview_failed(track):
         queue.enqueue_preview(track.id)
 
 
@@ -40,13 +41,23 @@ def refresh(track_id: str) -> Outcome:
         return Outcome.NOT_READY
     if is_current(track):
         return Outcome.UP_TO_DATE
+    if preview_failed(track):
+        return Outcome.FAILED
     source = preview_source(track.audio_key, track.preview_start_sec, track.hook_duration_sec)
     with tempfile.TemporaryDirectory(prefix="preview-") as workdir:
         path = os.path.join(workdir, "source")
         storage.download(track.audio_key, path)
         try:
             clip = cut_preview(path, track.preview_start_sec, track.hook_duration_sec)
-        except ProbeRejected:
+        except ProbeRejected as rejection:
+            tracks_data.record_preview_failure(
+                track.id,
+                track.audio_key,
+                track.preview_start_sec,
+                track.hook_duration_sec,
+                source,
+                rejection.reason,
+            )
             return Outcome.FAILED
     key = keys.track_preview(track.id, preview_digest(source))
     storage.put(key, clip, "audio/mp4")
