@@ -87,6 +87,7 @@ class Track(Entity):
     preview_failure_reason: str | None = None
     preview_failed_source: str | None = None
     tags: list[str] = []  # genre and mood slugs that suggestions match visuals against
+    upload_deadline: datetime | None = None  # audio PROCESSING: when an upload not arrived is given up
     created_at: datetime
     updated_at: datetime
 
@@ -143,6 +144,7 @@ class Visual(Entity):
     bpm_max: int | None = None
     position: str | None = None  # the artist's order (casset.positions); None: stored before V2, by id
     reused_from: str | None = None  # the visual whose media this one shares, when picked from the library
+    upload_deadline: datetime | None = None  # PROCESSING: when an upload that has not arrived is given up
     created_at: datetime
     updated_at: datetime
 

@@ -3,7 +3,7 @@
 import hashlib
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from casset.entities import (
     ExportJob,
@@ -114,10 +114,9 @@ def check_can_activate(visual: Visual) -> None:
 
 
 def check_can_archive(visual: Visual) -> None:
+    """Any visual not archived yet; one still PROCESSING has its upload cancelled (data.visuals.archive)."""
     if visual.status is MediaStatus.ARCHIVED:
         raise Conflict("The visual is already archived.", code="VISUAL_ALREADY_ARCHIVED")
-    if visual.status is MediaStatus.PROCESSING:
-        raise Conflict("Wait until the visual is processed before archiving it.", code="VISUAL_PROCESSING")
 
 
 def check_can_reuse(caller: Caller, visual: Visual | None) -> Visual:
@@ -339,3 +338,14 @@ def export_send_lost(job: ExportJob, now: datetime, resend_after_sec: int) -> bo
     """A QUEUED export that nothing touched (no render claimed it, no re-send) for resend_after_sec may
     have lost its queue message, the send having failed: it is sent again rather than waiting for its TTL."""
     return job.status is ExportStatus.QUEUED and now - job.updated_at >= timedelta(seconds=resend_after_sec)
+
+
+def upload_deadline(now: datetime, url_ttl_sec: int, grace_sec: int) -> datetime:
+    """When a PROCESSING record whose upload has not arrived is given up: the presigned POST's expiry (an
+    upload begun just before it may still be landing) plus a grace."""
+    return now + timedelta(seconds=url_ttl_sec + grace_sec)
+
+
+def deadline_day(deadline: datetime) -> str:
+    """The partition of the sparse byUploadDeadline indexes: the UTC day the wait ends."""
+    return deadline.astimezone(UTC).strftime("%Y-%m-%d")

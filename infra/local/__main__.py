@@ -5,7 +5,8 @@ moto serves DynamoDB, S3, Lambda and IAM on 127.0.0.1; every table, bucket and S
 template.yaml; the HTTP API on 127.0.0.1:3000 runs the real handlers; uploads to the presigned URLs land
 in moto's S3 and invoke the real probe handler in this process. A Stripe API fake (localstripe plus
 infra/local/stripe_fake.py) listens on loopback too and sends signed webhooks to the local endpoints;
-the Stripe secrets are SSM SecureStrings in moto. The hourly reconciliation is not scheduled locally.
+the Stripe secrets are SSM SecureStrings in moto. Scheduled functions (the hourly reconciliation, the
+upload expiry sweep) run at their template rates (infra/local/scheduler.py).
 """
 
 import argparse
@@ -18,7 +19,7 @@ from pathlib import Path
 
 from werkzeug.serving import make_server
 
-from infra.local import analytics_tap
+from infra.local import analytics_tap, scheduler
 from infra.local.blueprint import REGION, RouteSpec, blueprint
 from infra.local.functions import install_environment
 from infra.local.gateway import Gateway
@@ -88,6 +89,7 @@ def main() -> int:
     provision(plan)
     undo = run_handlers_in_process(plan, asynchronous=True)
     stop_tap = analytics_tap.follow(plan, ANALYTICS_ARCHIVE)
+    stop_schedules = scheduler.start(plan)
 
     if not args.quiet:
         flags_file = local["FEATURE_FLAGS_FILE"]
@@ -101,6 +103,7 @@ def main() -> int:
     thread.start()
     stop.wait()
     server.shutdown()
+    stop_schedules()
     stop_tap()
     undo()
     moto.stop()

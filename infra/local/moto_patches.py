@@ -3,19 +3,25 @@
 - Lambda: moto runs functions in Docker, which we do not have. Invocations (S3 notifications included)
   call our real handler in this process instead, asynchronously like an S3-triggered Lambda, or inline
   when a test wants determinism.
+- Lambda destinations: moto ignores EventInvokeConfig. A function that has one (only asynchronously
+  invoked functions do in this template) is retried MaximumRetryAttempts times on an error, then the
+  event goes to its on-failure SQS queue as Lambda's destination record.
 """
 
 import json
 import logging
 import threading
+import uuid
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import UTC, datetime
 from importlib.metadata import version
 from typing import Any
 
+import boto3
 from moto.awslambda.models import LambdaFunction
 
-from infra.local.blueprint import Blueprint
+from infra.local.blueprint import ACCOUNT_ID, REGION, Blueprint
 from infra.local.functions import invoke
 
 PINNED_MOTO = "5.2."
@@ -64,12 +70,36 @@ def run_handlers_in_process(plan: Blueprint, *, asynchronous: bool) -> Callable[
 
 
 def _run(spec: Any, payload: dict) -> tuple[str, bool, str]:
-    try:
-        result = invoke(spec, payload)
-        return json.dumps(result, default=str), False, ""
-    except Exception as error:
-        logger.exception("%s failed", spec.logical_id)
-        return json.dumps({"errorMessage": str(error), "errorType": type(error).__name__}), True, str(error)
+    attempts = 1 + spec.max_retry_attempts if spec.on_failure_queue else 1
+    for _ in range(attempts):
+        try:
+            result = invoke(spec, payload)
+            return json.dumps(result, default=str), False, ""
+        except Exception as error:
+            logger.exception("%s failed", spec.logical_id)
+            failure = {"errorMessage": str(error), "errorType": type(error).__name__}
+    if spec.on_failure_queue:
+        _send_to_destination(spec, payload, failure, attempts)
+    return json.dumps(failure), True, failure["errorMessage"]
+
+
+def _send_to_destination(spec: Any, payload: dict, failure: dict[str, str], attempts: int) -> None:
+    """What Lambda sends an on-failure destination after the last retry of an asynchronous invocation."""
+    function = f"casset-local-{spec.logical_id}"
+    record = {
+        "version": "1.0",
+        "timestamp": datetime.now(UTC).isoformat(),
+        "requestContext": {
+            "requestId": str(uuid.uuid4()),
+            "functionArn": f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{function}:$LATEST",
+            "condition": "RetriesExhausted",
+            "approximateInvokeCount": attempts,
+        },
+        "requestPayload": payload,
+        "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
+        "responsePayload": failure,
+    }
+    boto3.client("sqs").send_message(QueueUrl=spec.on_failure_queue, MessageBody=json.dumps(record))
 
 
 def _discard(future: Future) -> None:

@@ -133,12 +133,20 @@ def test_only_ready_visuals_can_be_activated(status: MediaStatus, code: str) -> 
     assert error.value.code == code
 
 
-def test_processing_and_archived_visuals_cannot_be_archived() -> None:
-    with pytest.raises(Conflict):
-        check_can_archive(visual(MediaStatus.PROCESSING))
+def test_only_archived_visuals_cannot_be_archived() -> None:
     with pytest.raises(Conflict):
         check_can_archive(visual(MediaStatus.ARCHIVED))
-    check_can_archive(visual(MediaStatus.FAILED))
+    for status in (MediaStatus.PROCESSING, MediaStatus.READY, MediaStatus.FAILED):
+        check_can_archive(visual(status))
+
+
+def test_an_upload_is_given_up_after_its_link_expires_plus_a_grace() -> None:
+    from casset.rules import deadline_day, upload_deadline
+
+    now = datetime(2026, 1, 1, 23, 50, tzinfo=UTC)
+    deadline = upload_deadline(now, url_ttl_sec=900, grace_sec=900)
+    assert deadline == datetime(2026, 1, 2, 0, 20, tzinfo=UTC)
+    assert deadline_day(deadline) == "2026-01-02"
 
 
 def test_a_visual_of_another_track_is_not_found() -> None:

@@ -67,6 +67,18 @@ class TracksByArtist(GlobalSecondaryIndex["TrackItem"]):
     created_at = UTCDateTimeAttribute(range_key=True, attr_name="createdAt")
 
 
+class TracksAwaitingUpload(GlobalSecondaryIndex["TrackItem"]):
+    """Sparse: tracks whose audio is PROCESSING, by the day and the moment its upload is overdue; the
+    expiry sweep queries the days up to now (casset.services.stalled_media)."""
+
+    class Meta:
+        index_name = "byUploadDeadline"
+        projection = KeysOnlyProjection()
+
+    upload_deadline_day = UnicodeAttribute(hash_key=True, attr_name="uploadDeadlineDay")
+    upload_deadline = UTCDateTimeAttribute(range_key=True, attr_name="uploadDeadline")
+
+
 class AudioAttribute(MapAttribute):
     duration_sec = NumberAttribute(attr_name="durationSec")
     sample_rate = NumberAttribute(attr_name="sampleRate")
@@ -103,10 +115,13 @@ class TrackItem(Model):
     preview_failure_reason = UnicodeAttribute(attr_name="previewFailureReason", null=True)
     preview_failed_source = UnicodeAttribute(attr_name="previewFailedSource", null=True)
     tags = UnicodeSetAttribute(null=True)
+    upload_deadline_day = UnicodeAttribute(attr_name="uploadDeadlineDay", null=True)
+    upload_deadline = UTCDateTimeAttribute(attr_name="uploadDeadline", null=True)
     created_at = UTCDateTimeAttribute(attr_name="createdAt")
     updated_at = UTCDateTimeAttribute(attr_name="updatedAt")
 
     by_artist = TracksByArtist()
+    awaiting_upload = TracksAwaitingUpload()
 
 
 class VisualsByTrack(GlobalSecondaryIndex["VisualItem"]):
@@ -171,6 +186,17 @@ class DeclaredAttribute(MapAttribute):
     size_bytes = NumberAttribute(attr_name="sizeBytes", null=True)
 
 
+class VisualsAwaitingUpload(GlobalSecondaryIndex["VisualItem"]):
+    """Sparse: PROCESSING visuals, by the day and the moment their upload is overdue (see Tracks')."""
+
+    class Meta:
+        index_name = "byUploadDeadline"
+        projection = KeysOnlyProjection()
+
+    upload_deadline_day = UnicodeAttribute(hash_key=True, attr_name="uploadDeadlineDay")
+    upload_deadline = UTCDateTimeAttribute(range_key=True, attr_name="uploadDeadline")
+
+
 class VisualItem(Model):
     class Meta:
         table_name = "Visuals"
@@ -204,9 +230,12 @@ class VisualItem(Model):
     bpm_max = NumberAttribute(attr_name="bpmMax", null=True)
     position = UnicodeAttribute(null=True)  # absent on visuals stored before V2 (listKey was the id)
     reused_from = UnicodeAttribute(attr_name="reusedFrom", null=True)
+    upload_deadline_day = UnicodeAttribute(attr_name="uploadDeadlineDay", null=True)
+    upload_deadline = UTCDateTimeAttribute(attr_name="uploadDeadline", null=True)
     created_at = UTCDateTimeAttribute(attr_name="createdAt")
     updated_at = UTCDateTimeAttribute(attr_name="updatedAt")
 
+    awaiting_upload = VisualsAwaitingUpload()
     by_track = VisualsByTrack()
     ready_by_track = ReadyVisualsByTrack()
     by_uploader = VisualsByUploader()

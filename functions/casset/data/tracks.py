@@ -1,11 +1,14 @@
 """Tracks: hook selection, audio and cover keys, and the pointer to the active visual."""
 
+from datetime import datetime
+
 from casset import tags
 from casset.clock import utcnow
 from casset.data._dynamo import fetch, ready, save_new, set_or_remove, translated_errors, update_if
 from casset.data.tables import AudioAttribute, RewardAttribute, TrackItem
 from casset.entities import AudioInfo, MediaStatus, Track, TrackReward
 from casset.errors import Conflict, NotFound
+from casset.rules import deadline_day
 
 
 def _to_track(item: TrackItem) -> Track:
@@ -43,6 +46,7 @@ def _to_track(item: TrackItem) -> Track:
         preview_failure_reason=item.preview_failure_reason,
         preview_failed_source=item.preview_failed_source,
         tags=tags.ordered(item.tags or ()),
+        upload_deadline=item.upload_deadline,
         created_at=item.created_at,
         updated_at=item.updated_at,
     )
@@ -72,6 +76,8 @@ def create_track(track: Track) -> Track:
         preview_start_sec=track.preview_start_sec,
         hook_duration_sec=track.hook_duration_sec,
         tags=set(track.tags) or None,
+        upload_deadline=track.upload_deadline,
+        upload_deadline_day=deadline_day(track.upload_deadline) if track.upload_deadline else None,
         created_at=track.created_at,
         updated_at=track.updated_at,
     )
@@ -132,13 +138,16 @@ def record_preview_failure(
     )
 
 
-def start_audio_processing(track_id: str, audio_key: str) -> Track:
-    """A new audio upload supersedes the previous one: the probe only accepts results for this key."""
+def start_audio_processing(track_id: str, audio_key: str, upload_deadline: datetime) -> Track:
+    """A new audio upload supersedes the previous one: the probe only accepts results for this key, and
+    the expiry sweep gives it up at `upload_deadline` if it never arrives."""
     actions = [
         TrackItem.audio_key.set(audio_key),
         TrackItem.audio_status.set(MediaStatus.PROCESSING.value),
         TrackItem.audio.remove(),
         TrackItem.audio_failure_reason.remove(),
+        TrackItem.upload_deadline.set(upload_deadline),
+        TrackItem.upload_deadline_day.set(deadline_day(upload_deadline)),
     ]
     return _update(track_id, actions, TrackItem.id.exists())
 
@@ -164,8 +173,27 @@ def record_audio_failure(track_id: str, audio_key: str, reason: str) -> bool:
     return _update_if_processing(track_id, audio_key, actions)
 
 
+def stop_awaiting_upload(track_id: str, audio_key: str) -> bool:
+    """The upload arrived (the probe owns the outcome now): off the expiry sweep's index."""
+    return _update_if_processing(track_id, audio_key, [])
+
+
+def overdue_uploads(day: str, now: datetime) -> list[str]:
+    """Ids of tracks whose audio upload deadline, falling on `day`, has passed."""
+    ready()
+    with translated_errors():
+        return [
+            item.id
+            for item in TrackItem.awaiting_upload.query(
+                day, range_key_condition=TrackItem.upload_deadline <= now
+            )
+        ]
+
+
 def _update_if_processing(track_id: str, audio_key: str, actions: list) -> bool:
     condition = (TrackItem.audio_key == audio_key) & (TrackItem.audio_status == MediaStatus.PROCESSING.value)
+    # Whatever ends the wait takes the track off the expiry sweep's index.
+    actions = [*actions, TrackItem.upload_deadline.remove(), TrackItem.upload_deadline_day.remove()]
     try:
         _update(track_id, actions, condition)
     except NotFound:

@@ -50,7 +50,6 @@ MAX_DURATION_TOLERANCE_SEC = 0.5
 # frame count (seconds off, several times the length when the bitrate varies) and ADTS AAC (no length
 # field at all). Their audio is measured by counting what is there instead.
 ESTIMATED_DURATION_CONTAINERS = frozenset({"mp3", "adts"})
-_SKIP_SAMPLES = "skip_samples"
 
 _PYAV_ERRORS = (av.error.FFmpegError, OSError, ValueError)
 
@@ -316,7 +315,7 @@ def _counted_audio_duration_sec(
     the demuxer says a decoder drops (an encoder's delay and padding from a LAME/Xing header), i.e. what
     a decoder outputs. Stops once it passes `scan_limit_sec`."""
     with _open(path, container_kind) as scan, _decode_errors_as_corrupt():
-        stream = scan.streams[stream_index]
+        stream = next(audio for audio in scan.streams.audio if audio.index == stream_index)
         time_base = stream.time_base
         sample_rate = stream.codec_context.sample_rate
         if time_base is None or not sample_rate:
@@ -327,8 +326,8 @@ def _counted_audio_duration_sec(
             if not packet.size:  # the flush packet at the end of the stream
                 continue
             ticks += packet.duration or 0
-            if packet.has_sidedata(_SKIP_SAMPLES):
-                skipped_samples += _skipped_samples(bytes(packet.get_sidedata(_SKIP_SAMPLES)))
+            if packet.has_sidedata("skip_samples"):
+                skipped_samples += _skipped_samples(bytes(packet.get_sidedata("skip_samples")))
             if float(ticks * time_base) > scan_limit_sec:
                 break
         if ticks <= 0:

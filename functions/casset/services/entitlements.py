@@ -58,10 +58,10 @@ def entitlement(caller: Caller, artist_id: str) -> Entitlement:
 
 def audio_for(caller: Caller, track_id: str) -> AudioLink:
     track = get_track(track_id)
-    _require_audio(track)
+    audio_key = _require_audio(track)
     if entitlement(caller, track.artist_id).entitled:
         url, expires = storage.presigned_download_with_expiry(
-            track.audio_key, ttl_sec=get_settings().audio_url_ttl_sec
+            audio_key, ttl_sec=get_settings().audio_url_ttl_sec
         )
         duration = track.audio.duration_sec if track.audio else None
         return AudioLink(track, Access.FULL, url, expires, 0.0, duration)
@@ -74,7 +74,8 @@ def preview_for(track_id: str) -> AudioLink:
     return _preview_link(track)
 
 
-def _require_audio(track: Track) -> None:
+def _require_audio(track: Track) -> str:
+    """The key of the track's probed audio; 409 with what happened when there is none."""
     if track.audio_status is MediaStatus.FAILED:
         raise Conflict(
             f"The track's audio could not be processed ({track.audio_failure_reason}); the artist must "
@@ -84,6 +85,7 @@ def _require_audio(track: Track) -> None:
         )
     if track.audio_status is not MediaStatus.READY or not track.audio_key:
         raise Conflict("The track's audio is not ready.", code="AUDIO_NOT_READY")
+    return track.audio_key
 
 
 def _preview_link(track: Track) -> AudioLink:
