@@ -2,8 +2,11 @@
 
 - `expire_handler`: scheduled; fails records whose upload never arrived (UPLOAD_NEVER_ARRIVED).
 - `probe_failure_handler`: SQS, fed by the probe's on-failure destination with the S3 event whose every
-  attempt crashed or timed out; ends those records FAILED (PROBE_FAILED). A message this handler cannot
-  read is logged and dropped: returning it would only loop it."""
+  attempt crashed or timed out; ends those records FAILED (PROBE_FAILED).
+- `preview_dead_letter_handler`: SQS, the preview queue's dead letters; records the cut as failed
+  (PREVIEW_RETRIES_EXHAUSTED) so /preview stops answering "being cut".
+
+A message these handlers cannot read is logged and dropped: returning it would only loop it."""
 
 import json
 from typing import Any
@@ -17,7 +20,8 @@ from aws_lambda_powertools.utilities.data_classes import S3Event
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from casset.services.stalled_media import expire_overdue_uploads, give_up_probe
+from casset.data.queue import parse_preview_message
+from casset.services.stalled_media import expire_overdue_uploads, give_up_preview, give_up_probe
 
 logger = Logger()
 tracer = Tracer()
@@ -59,4 +63,25 @@ def failed_probe(record: SQSRecord) -> None:
 def probe_failure_handler(event: dict, context: LambdaContext) -> PartialItemFailureResponse:
     return process_partial_response(
         event=event, record_handler=failed_probe, processor=processor, context=context
+    )
+
+
+def dead_preview(record: SQSRecord) -> None:
+    try:
+        track_id = parse_preview_message(record.body)
+    except (ValueError, KeyError, TypeError):
+        logger.error("unreadable preview dead letter dropped", extra={"message_id": record.message_id})
+        return
+    ended = give_up_preview(track_id)
+    logger.warning("preview retries exhausted", extra={"track_id": track_id, "recorded_failed": ended})
+    if ended:
+        metrics.add_metric(name="PreviewRetriesExhausted", unit=MetricUnit.Count, value=1)
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def preview_dead_letter_handler(event: dict, context: LambdaContext) -> PartialItemFailureResponse:
+    return process_partial_response(
+        event=event, record_handler=dead_preview, processor=processor, context=context
     )

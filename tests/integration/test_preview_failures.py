@@ -79,3 +79,35 @@ def test_audio_that_failed_its_probe_answers_audio_failed(api: Api, media) -> No
         "AUDIO_FAILED",
         [{"reason": "UNSUPPORTED_FORMAT"}],
     )
+
+
+def test_a_cut_whose_message_exhausted_its_deliveries_is_recorded_failed(
+    api: Api, aws: Any, media, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    import boto3
+
+    # Given a track with probed audio whose cut kept failing for a transient reason (no clip yet)
+    artist = create_profile(api)
+    created = create_track(api, artist, audioContentType="audio/wav", hookDurationSec=5)
+    track_id = created["track"]["id"]
+    with monkeypatch.context() as patch:
+        patch.setattr(queue, "enqueue_preview", lambda track_id: None)
+        put_object(created["audioUpload"]["key"], media.audio(".wav", seconds=8.0), "audio/wav")
+    assert preview(api, track_id)[1]["code"] == "PREVIEW_NOT_READY"
+    # When its message reaches the preview dead-letter queue
+    (dead_letters,) = [q for q in aws.queues if q.logical_id == "PreviewDeadLetterQueue"]
+    sqs = boto3.client("sqs")
+    url = sqs.get_queue_url(QueueName=dead_letters.name)["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody=json.dumps({"trackId": track_id}))
+    # Then the preview says the cut failed, and why
+    status, body = preview(api, track_id)
+    assert (status, body["code"], body["details"]) == (
+        409,
+        "PREVIEW_FAILED",
+        [{"reason": "PREVIEW_RETRIES_EXHAUSTED"}],
+    )
+    # And a new hook cuts again
+    api("PATCH", f"/api/tracks/{track_id}", user=artist, body={"previewStartSec": 1})
+    assert preview(api, track_id)[0] == 200

@@ -92,8 +92,8 @@ def _preview_link(track: Track) -> AudioLink:
     current = preview_source(track.audio_key or "", track.preview_start_sec, track.hook_duration_sec)
     if preview_failed(track):
         raise Conflict(
-            f"The hook preview could not be cut ({track.preview_failure_reason}): the audio cannot be "
-            "decoded there. Upload the audio again or choose another hook.",
+            f"The hook preview could not be cut ({track.preview_failure_reason}); it is cut again when "
+            "the artist uploads the audio again or chooses another hook.",
             code="PREVIEW_FAILED",
             details=[{"reason": track.preview_failure_reason}],
         )

@@ -5,7 +5,9 @@
   (UPLOAD_NEVER_ARRIVED) and takes the others off the index (their object arrived: the probe decides);
 - a probe that crashed or timed out on every attempt: Lambda's on-failure destination hands the S3
   event to `give_up_probe` (PROBE_FAILED);
-- a server-side copy of an earlier upload that failed after the record was written (COPY_FAILED).
+- a server-side copy of an earlier upload that failed after the record was written (COPY_FAILED);
+- a hook preview cut whose message exhausted its deliveries (PREVIEW_RETRIES_EXHAUSTED, recorded as a
+  failed cut: answers say so, and new audio or a new hook cuts again).
 
 Every write is conditioned on the record still being PROCESSING for the same key, so none of these can
 overwrite a probe's result. No PyAV here: the functions running this do not carry the ffmpeg layer."""
@@ -21,12 +23,13 @@ from casset.data import tracks as tracks_data
 from casset.data import visuals as visuals_data
 from casset.entities import MediaStatus
 from casset.errors import NotFound
-from casset.rules import deadline_day, upload_deadline
+from casset.rules import deadline_day, preview_source, upload_deadline
 from casset.settings import get_settings
 
 UPLOAD_NEVER_ARRIVED = "UPLOAD_NEVER_ARRIVED"
 PROBE_FAILED = "PROBE_FAILED"
 COPY_FAILED = "COPY_FAILED"
+PREVIEW_RETRIES_EXHAUSTED = "PREVIEW_RETRIES_EXHAUSTED"
 
 
 @dataclass(frozen=True)
@@ -102,6 +105,25 @@ def visual_copy_failed(visual_id: str) -> None:
 
 def audio_copy_failed(track_id: str, audio_key: str) -> None:
     tracks_data.record_audio_failure(track_id, audio_key, COPY_FAILED)
+
+
+def give_up_preview(track_id: str) -> bool:
+    """The cut of the track's current audio and hook kept failing for a transient reason: recorded as a
+    failed cut (False: the track has no probed audio, or its clip is current)."""
+    track = tracks_data.get_track(track_id)
+    if track is None or track.audio_status is not MediaStatus.READY or not track.audio_key:
+        return False
+    source = preview_source(track.audio_key, track.preview_start_sec, track.hook_duration_sec)
+    if track.preview_key and track.preview_source == source:
+        return False
+    return tracks_data.record_preview_failure(
+        track.id,
+        track.audio_key,
+        track.preview_start_sec,
+        track.hook_duration_sec,
+        source,
+        PREVIEW_RETRIES_EXHAUSTED,
+    )
 
 
 def _exists(key: str) -> bool:
