@@ -135,6 +135,74 @@ def make_audio(
     )
 
 
+def make_mp3_without_xing(path: str | os.PathLike[str], *, seconds: float = 6.0) -> Path:
+    """A CBR MP3 with no Xing/Info frame (what `-write_xing 0` and many streaming encoders write): its
+    length is in no header, so FFmpeg estimates it from the bitrate."""
+    path = Path(path)
+    with av.open(str(path), mode="w", format="mp3", container_options={"write_xing": "0"}) as output:
+        stream = output.add_stream("libmp3lame", rate=44100, layout="stereo")
+        assert isinstance(stream, AudioStream)
+        _encode_sine(output, stream, seconds=seconds, channels=2, freq=440.0)
+    return path
+
+
+def make_quiet_intro_audio(
+    path: str | os.PathLike[str], *, seconds: float = 8.0, quiet_intro_sec: float = 1.0, xing: bool = False
+) -> Path:
+    """Silence (the smallest frames), then noise (the largest): a VBR MP3 (LAME -V0; a Xing frame only
+    when `xing`) or, for .aac, raw ADTS AAC. Without a frame count FFmpeg extrapolates the opening
+    bitrate: such a file is estimated at several times its real length."""
+    path = Path(path)
+    mp3 = path.suffix.lower() == ".mp3"
+    rate = 44100
+    noise = np.random.default_rng(seed=11)
+    options = {} if xing or not mp3 else {"write_xing": "0"}
+    with av.open(str(path), mode="w", format="mp3" if mp3 else "adts", container_options=options) as output:
+        stream = output.add_stream("libmp3lame" if mp3 else "aac", rate=rate, layout="stereo")
+        assert isinstance(stream, AudioStream)
+        if mp3:
+            stream.codec_context.qscale = True  # VBR: LAME's quality scale instead of a bitrate
+            stream.codec_context.global_quality = 0  # -V0
+        total = round(seconds * rate)
+        for start in range(0, total, _AUDIO_FRAME_SAMPLES):
+            count = min(_AUDIO_FRAME_SAMPLES, total - start)
+            if start < quiet_intro_sec * rate:
+                samples = np.zeros((2, count), dtype=np.float32)
+            else:
+                samples = (0.3 * noise.standard_normal((2, count))).astype(np.float32)
+            frame = av.AudioFrame.from_ndarray(samples, format="fltp", layout="stereo")
+            frame.sample_rate = rate
+            frame.pts = start
+            frame.time_base = Fraction(1, rate)
+            output.mux(stream.encode(frame))
+        output.mux(stream.encode(None))
+    return path
+
+
+def decoded_duration_sec(path: str | os.PathLike[str]) -> float:
+    """The length a decoder really outputs: every sample decoded and counted (slow, for assertions)."""
+    with av.open(str(path)) as container:
+        stream = container.streams.audio[0]
+        samples = sum(frame.samples for frame in container.decode(stream))
+        return samples / stream.codec_context.sample_rate
+
+
+def make_m4a_corrupt_after(
+    path: str | os.PathLike[str], *, seconds: float = 8.0, intact_sec: float = 2.0
+) -> Path:
+    """An AAC M4A whose samples after `intact_sec` are noise: it opens and its first frames decode (the
+    probe accepts it), but decoding further in fails."""
+    path = make_audio(path, seconds=seconds)
+    data = bytearray(path.read_bytes())
+    for box_type, payload_start, box_end in _iter_boxes(data, 0, len(data)):
+        if box_type == b"mdat":
+            damaged_from = payload_start + round((box_end - payload_start) * intact_sec / seconds)
+            noise = np.random.default_rng(seed=5).integers(0, 256, box_end - damaged_from, dtype=np.uint8)
+            data[damaged_from:box_end] = noise.tobytes()
+    path.write_bytes(bytes(data))
+    return path
+
+
 def make_audio_only_mp4(path: str | os.PathLike[str], seconds: float = 2.0) -> Path:
     """An MP4 whose only stream is AAC: valid media, but not a visual."""
     return _write_tone(

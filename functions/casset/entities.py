@@ -82,7 +82,12 @@ class Track(Entity):
     reward: TrackReward | None = None
     preview_key: str | None = None  # the hook-only clip non-entitled listeners get
     preview_source: str | None = None  # what the clip was cut from (see rules.preview_source)
+    # A cut that failed for good (the audio cannot be decoded at the hook), and what it was cut from: it is
+    # tried again only for another source (new audio or a new hook).
+    preview_failure_reason: str | None = None
+    preview_failed_source: str | None = None
     tags: list[str] = []  # genre and mood slugs that suggestions match visuals against
+    upload_deadline: datetime | None = None  # audio PROCESSING: when an upload not arrived is given up
     created_at: datetime
     updated_at: datetime
 
@@ -139,6 +144,7 @@ class Visual(Entity):
     bpm_max: int | None = None
     position: str | None = None  # the artist's order (casset.positions); None: stored before V2, by id
     reused_from: str | None = None  # the visual whose media this one shares, when picked from the library
+    upload_deadline: datetime | None = None  # PROCESSING: when an upload that has not arrived is given up
     created_at: datetime
     updated_at: datetime
 

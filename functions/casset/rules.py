@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from casset.entities import (
+    ExportJob,
+    ExportStatus,
     MediaStatus,
     Money,
     PaymentFacts,
@@ -121,10 +123,9 @@ def check_can_activate(visual: Visual) -> None:
 
 
 def check_can_archive(visual: Visual) -> None:
+    """Any visual not archived yet; one still PROCESSING has its upload cancelled (data.visuals.archive)."""
     if visual.status is MediaStatus.ARCHIVED:
         raise Conflict("The visual is already archived.", code="VISUAL_ALREADY_ARCHIVED")
-    if visual.status is MediaStatus.PROCESSING:
-        raise Conflict("Wait until the visual is processed before archiving it.", code="VISUAL_PROCESSING")
 
 
 def check_can_reuse(caller: Caller, visual: Visual | None) -> Visual:
@@ -216,6 +217,12 @@ def transfer_reversal_due(
 def preview_source(audio_key: str, start_sec: float, duration_sec: float) -> str:
     """What a hook preview is cut from: a new audio upload or another hook range is another clip."""
     return f"{audio_key}|{start_sec:.3f}|{duration_sec:.3f}"
+
+
+def preview_failed(track: Track) -> bool:
+    """Cutting the track's current audio and hook already failed for good (rather than not done yet)."""
+    wanted = preview_source(track.audio_key or "", track.preview_start_sec, track.hook_duration_sec)
+    return track.preview_failed_source == wanted
 
 
 def preview_digest(source: str) -> str:
@@ -381,3 +388,20 @@ def settle_purchase(
     return PurchaseOutcome(
         state, payout, reward, referral, tuple(effect for effect in wanted if effect not in applied), share
     )
+
+
+def export_send_lost(job: ExportJob, now: datetime, resend_after_sec: int) -> bool:
+    """A QUEUED export that nothing touched (no render claimed it, no re-send) for resend_after_sec may
+    have lost its queue message, the send having failed: it is sent again rather than waiting for its TTL."""
+    return job.status is ExportStatus.QUEUED and now - job.updated_at >= timedelta(seconds=resend_after_sec)
+
+
+def upload_deadline(now: datetime, url_ttl_sec: int, grace_sec: int) -> datetime:
+    """When a PROCESSING record whose upload has not arrived is given up: the presigned POST's expiry (an
+    upload begun just before it may still be landing) plus a grace."""
+    return now + timedelta(seconds=url_ttl_sec + grace_sec)
+
+
+def deadline_day(deadline: datetime) -> str:
+    """The partition of the sparse byUploadDeadline indexes: the UTC day the wait ends."""
+    return deadline.astimezone(UTC).strftime("%Y-%m-%d")

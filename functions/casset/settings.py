@@ -35,6 +35,11 @@ class Settings(BaseModel):
     upload_url_ttl_sec: int = Field(900, alias="UPLOAD_URL_TTL_SEC")
     download_url_ttl_sec: int = Field(3600, alias="DOWNLOAD_URL_TTL_SEC")
     max_upload_bytes: int = Field(500 * MIB, alias="MAX_UPLOAD_BYTES")
+    # A PROCESSING record whose upload has not arrived this long after its presigned POST expired (an
+    # upload begun just before expiry may still be landing) ends FAILED UPLOAD_NEVER_ARRIVED. The sweep
+    # reads this many days of deadlines back, in case it did not run for a while.
+    upload_grace_sec: int = Field(900, alias="UPLOAD_GRACE_SEC", ge=0)
+    upload_expiry_lookback_days: int = Field(3, alias="UPLOAD_EXPIRY_LOOKBACK_DAYS", ge=0)
 
     # Media rules the probe enforces.
     max_visual_duration_sec: float = Field(30.0, alias="MAX_VISUAL_DURATION_SEC")
@@ -51,6 +56,9 @@ class Settings(BaseModel):
     export_renders_per_hour: int = Field(20, alias="EXPORT_RENDERS_PER_HOUR", ge=1)
     export_max_in_flight: int = Field(100, alias="EXPORT_MAX_IN_FLIGHT", ge=1)
     export_in_flight_horizon_sec: int = Field(5400, alias="EXPORT_IN_FLIGHT_HORIZON_SEC", ge=60)
+    # A QUEUED export untouched this long may have lost its queue message (the send failed): the next
+    # identical request sends it again, once per this interval.
+    export_resend_after_sec: int = Field(10, alias="EXPORT_RESEND_AFTER_SEC", ge=1)
 
     # Signed audio links: the full track and the hook preview are handed out for minutes, not hours, so
     # a link shared after a refund stops working soon.

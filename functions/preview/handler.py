@@ -1,5 +1,6 @@
 """SQS → cut one track's hook preview. A transient failure (storage, throttling) is reported back for
-redelivery; audio that cannot be decoded at the hook ends FAILED in the log and is not retried."""
+redelivery; audio that cannot be decoded at the hook is recorded on the track as a failed cut (with its
+reason) and not retried until the audio or the hook changes."""
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit

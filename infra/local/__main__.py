@@ -5,9 +5,10 @@ moto serves DynamoDB, S3, Lambda and IAM on 127.0.0.1; every table, bucket and S
 template.yaml; the HTTP API on 127.0.0.1:3000 runs the real handlers; uploads to the presigned URLs land
 in moto's S3 and invoke the real probe handler in this process. A Stripe API fake (localstripe plus
 infra/local/stripe_fake.py) listens on loopback too and sends signed webhooks to the local endpoints;
-the Stripe secrets are SSM SecureStrings in moto. The hourly reconciliation is not scheduled locally.
-moto behaves like AWS where our code relies on it through infra/local/moto_patches.py (each function one
-event at a time, atomic DynamoDB requests and its number limits, presigned POST policies enforced).
+the Stripe secrets are SSM SecureStrings in moto. Scheduled functions (the hourly reconciliation, the
+upload expiry sweep) run at their template rates (infra/local/scheduler.py). moto behaves like AWS where
+our code relies on it through infra/local/moto_patches.py (each function one event at a time, atomic
+DynamoDB requests and its number limits, presigned POST policies enforced, on-failure destinations).
 """
 
 import argparse
@@ -20,7 +21,7 @@ from pathlib import Path
 
 from werkzeug.serving import make_server
 
-from infra.local import analytics_tap
+from infra.local import analytics_tap, scheduler
 from infra.local.blueprint import REGION, RouteSpec, blueprint
 from infra.local.functions import install_environment
 from infra.local.gateway import Gateway
@@ -90,6 +91,7 @@ def main() -> int:
     undo = patch_moto(plan, asynchronous=True)
     provision(plan)
     stop_tap = analytics_tap.follow(plan, ANALYTICS_ARCHIVE)
+    stop_schedules = scheduler.start(plan)
 
     if not args.quiet:
         flags_file = local["FEATURE_FLAGS_FILE"]
@@ -103,6 +105,7 @@ def main() -> int:
     thread.start()
     stop.wait()
     server.shutdown()
+    stop_schedules()
     stop_tap()
     undo()
     moto.stop()

@@ -3,7 +3,7 @@ local tables, bucket, routes, function environments and S3 triggers cannot drift
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any
 
@@ -50,6 +50,10 @@ class FunctionSpec:
     environment: dict[str, str]
     timeout_sec: int
     memory_mb: int
+    # EventInvokeConfig: an asynchronous invocation that still fails after this many retries is sent
+    # to this SQS queue (URL) as a Lambda destination record.
+    on_failure_queue: str | None = None
+    max_retry_attempts: int = 2
 
 
 @dataclass(frozen=True)
@@ -83,6 +87,12 @@ class QueueTrigger:
 
 
 @dataclass(frozen=True)
+class ScheduleSpec:
+    function: str  # logical id
+    rate_sec: int  # from the rule's rate(...) expression
+
+
+@dataclass(frozen=True)
 class BucketSpec:
     logical_id: str
     name: str
@@ -104,6 +114,7 @@ class Blueprint:
     physical_names: dict[str, str] = field(default_factory=dict)
     secure_parameters: dict[str, str] = field(default_factory=dict)  # SSM name -> local value
     event_buses: list[str] = field(default_factory=list)  # EventBridge bus names
+    schedules: list[ScheduleSpec] = field(default_factory=list)  # scheduled rules (rate expressions)
 
 
 def resolve(value: Any, names: dict[str, str]) -> Any:
@@ -188,6 +199,24 @@ def blueprint() -> Blueprint:
             timeout_sec=int(translated_properties.get("Timeout", 3)),
             memory_mb=int(translated_properties.get("MemorySize", 128)),
         )
+
+    for resource in resources.values():
+        if resource["Type"] != "AWS::Lambda::EventInvokeConfig":
+            continue
+        properties = resource["Properties"]
+        function = properties["FunctionName"]["Ref"]
+        on_failure = properties.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
+        functions[function] = replace(
+            functions[function],
+            on_failure_queue=names[on_failure["Fn::GetAtt"][0]] if on_failure else None,
+            max_retry_attempts=int(properties.get("MaximumRetryAttempts", 2)),
+        )
+    schedules = [
+        ScheduleSpec(target["Arn"]["Fn::GetAtt"][0], _rate_sec(resource["Properties"]["ScheduleExpression"]))
+        for resource in resources.values()
+        if resource["Type"] == "AWS::Events::Rule" and "ScheduleExpression" in resource["Properties"]
+        for target in resource["Properties"]["Targets"]
+    ]
 
     api = resources["HttpApi"]["Properties"]["Body"]
     routes = []
@@ -280,4 +309,17 @@ def blueprint() -> Blueprint:
             for logical_id, resource in resources.items()
             if resource["Type"] == "AWS::Events::EventBus"
         ],
+        schedules=schedules,
     )
+
+
+_RATE = re.compile(r"^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$")
+_UNIT_SEC = {"minute": 60, "hour": 3600, "day": 86400}
+
+
+def _rate_sec(expression: str) -> int:
+    """rate(5 minutes) -> 300. The template schedules only with rate expressions."""
+    match = _RATE.match(expression)
+    if not match:
+        raise ValueError(f"unsupported schedule expression {expression!r}")
+    return int(match[1]) * _UNIT_SEC[match[2].rstrip("s")]

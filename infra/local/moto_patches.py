@@ -24,6 +24,9 @@ the tests' moto fixtures (the in-process `mock_aws`) and `make dev` (the moto se
   starts-with, content-length-range) and no form field the policy does not name; refusals are S3's XML
   errors (403 AccessDenied / SignatureDoesNotMatch / InvalidAccessKeyId, 400 EntityTooSmall /
   EntityTooLarge / InvalidPolicyDocument / InvalidArgument).
+- Lambda destinations: moto ignores EventInvokeConfig. A function that has one (only asynchronously
+  invoked functions do in this template) is retried MaximumRetryAttempts times on an error, then the
+  event goes to its on-failure SQS queue as Lambda's destination record.
 """
 
 import base64
@@ -45,13 +48,14 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 from xml.sax.saxutils import escape
 
+import boto3
 from moto.awslambda.models import LambdaFunction
 from moto.dynamodb.exceptions import MockValidationException
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.responses import DynamoHandler
 from moto.s3.responses import S3Response
 
-from infra.local.blueprint import Blueprint, FunctionSpec
+from infra.local.blueprint import ACCOUNT_ID, REGION, Blueprint, FunctionSpec
 from infra.local.functions import invoke
 
 PINNED_MOTO = "5.2."
@@ -144,12 +148,36 @@ def run_handlers_in_process(plan: Blueprint, *, asynchronous: bool) -> Undo:
 
 
 def _run(spec: FunctionSpec, payload: dict) -> tuple[str, bool, str]:
-    try:
-        result = invoke(spec, payload)
-        return json.dumps(result, default=str), False, ""
-    except Exception as error:
-        logger.exception("%s failed", spec.logical_id)
-        return json.dumps({"errorMessage": str(error), "errorType": type(error).__name__}), True, str(error)
+    attempts = 1 + spec.max_retry_attempts if spec.on_failure_queue else 1
+    for _ in range(attempts):
+        try:
+            result = invoke(spec, payload)
+            return json.dumps(result, default=str), False, ""
+        except Exception as error:
+            logger.exception("%s failed", spec.logical_id)
+            failure = {"errorMessage": str(error), "errorType": type(error).__name__}
+    if spec.on_failure_queue:
+        _send_to_destination(spec, payload, failure, attempts)
+    return json.dumps(failure), True, failure["errorMessage"]
+
+
+def _send_to_destination(spec: FunctionSpec, payload: dict, failure: dict[str, str], attempts: int) -> None:
+    """What Lambda sends an on-failure destination after the last retry of an asynchronous invocation."""
+    function = f"casset-local-{spec.logical_id}"
+    record = {
+        "version": "1.0",
+        "timestamp": datetime.now(UTC).isoformat(),
+        "requestContext": {
+            "requestId": str(uuid.uuid4()),
+            "functionArn": f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{function}:$LATEST",
+            "condition": "RetriesExhausted",
+            "approximateInvokeCount": attempts,
+        },
+        "requestPayload": payload,
+        "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
+        "responsePayload": failure,
+    }
+    boto3.client("sqs").send_message(QueueUrl=spec.on_failure_queue, MessageBody=json.dumps(record))
 
 
 def _discard(future: Future) -> None:

@@ -1,7 +1,7 @@
 """Creates the template's tables, buckets, S3 triggers, functions and the SSM SecureStrings its functions
 read (with local values) on an AWS endpoint (moto), and its EventBridge buses, each tapped into an SQS
-queue. Scheduled rules are not created: nothing runs them
-locally (the reconciliation function is called directly where it is tested)."""
+queue. Scheduled rules are not created in moto, which would not fire them: infra/local/scheduler.py
+runs the scheduled functions in process."""
 
 import io
 import json

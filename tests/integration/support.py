@@ -251,6 +251,18 @@ class Media:
             f"tone-{seconds:g}s{suffix}", lambda p: media_factory.make_audio(p, seconds=seconds)
         )
 
+    def quiet_intro_audio(self, suffix: str, seconds: float = 8.0) -> bytes:
+        """VBR MP3 without a Xing frame, or ADTS AAC, whose container estimates several times its length."""
+        return self._file(
+            f"quiet-intro-{seconds:g}s{suffix}",
+            lambda p: media_factory.make_quiet_intro_audio(p, seconds=seconds),
+        )
+
+    @cached_property
+    def audio_corrupt_after_2s(self) -> bytes:
+        """8 s of M4A the probe accepts (its start decodes) but no hook preview can be cut from."""
+        return self._file("corrupt-after-2s.m4a", lambda p: media_factory.make_m4a_corrupt_after(p))
+
     @cached_property
     def png(self) -> bytes:
         return png_bytes()

@@ -3,6 +3,7 @@ mapping runs the real render handler (inline in tests), the MP4 lands in S3, the
 
 import io
 import os
+from datetime import timedelta
 from typing import Any
 
 import av
@@ -161,3 +162,62 @@ def test_exporting_needs_a_signed_in_caller(api: Api, track: dict) -> None:
 def test_unknown_exports_are_404(api: Api) -> None:
     status, body, _ = api("GET", "/api/exports/nope", user=ARTIST)
     assert status == 404 and body["code"] == "EXPORT_NOT_FOUND"
+
+
+def test_an_export_whose_queue_send_failed_is_sent_again_by_a_later_identical_request(
+    api: Api, track: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from botocore.exceptions import ClientError
+
+    from casset.data import queue
+    from casset.services import exports
+
+    # Given an export request whose send to the render queue fails: 503, the job stays QUEUED
+    real_sqs = queue._sqs()
+    sends: list[str] = []
+
+    class FailingSqs:
+        def send_message(self, **kwargs: Any) -> Any:
+            raise ClientError({"Error": {"Code": "ServiceUnavailable", "Message": "down"}}, "SendMessage")
+
+    class CountingSqs:
+        def send_message(self, **kwargs: Any) -> Any:
+            sends.append(kwargs["MessageBody"])
+            return real_sqs.send_message(**kwargs)
+
+    monkeypatch.setattr(queue, "_sqs", lambda: FailingSqs())
+    body = {"trackId": track["id"], "hookStartSec": 1, "hookDurationSec": 5, "preset": "low"}
+    status, _, _ = api("POST", "/api/hooks/tiktok-video", user="a-fan", body=body)
+    assert status == 503
+    monkeypatch.setattr(queue, "_sqs", lambda: CountingSqs())
+    # When the same export is asked for again at once, the job is still fresh: nothing is sent
+    status, job, _ = api("POST", "/api/hooks/tiktok-video", user="a-fan", body=body)
+    assert (status, job["status"], sends) == (202, "QUEUED", [])
+    # When it is asked for again once it has waited longer than EXPORT_RESEND_AFTER_SEC (10 s)
+    later = exports.utcnow() + timedelta(seconds=11)
+    monkeypatch.setattr(exports, "utcnow", lambda: later)
+    status, job, _ = api("POST", "/api/hooks/tiktok-video", user="a-fan", body=body)
+    # Then its message is sent once more and the render runs
+    assert len(sends) == 1
+    assert api("GET", f"/api/exports/{job['id']}", user="a-fan")[1]["status"] == "DONE"
+
+
+def test_only_one_of_two_racing_requests_claims_the_resend(aws: Any) -> None:
+    from casset.data import exports as exports_data
+    from casset.entities import RenderPlan
+
+    # Given a QUEUED job read by two requests at the same moment
+    plan = RenderPlan(
+        renderer_version="test",
+        track_id="t-resend",
+        audio_key="tracks/t/audio/a.wav",
+        hook_start_sec=0,
+        hook_duration_sec=5,
+        title="Lost",
+        artist="Someone",
+        preset="low",
+    )
+    job, created = exports_data.create_export(f"resend-{os.urandom(4).hex()}", plan, "a-fan")
+    assert created
+    # When both claim the re-send, only the first wins
+    assert [exports_data.claim_resend(job), exports_data.claim_resend(job)] == [True, False]

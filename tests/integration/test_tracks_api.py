@@ -234,6 +234,29 @@ def test_a_hook_chosen_past_short_audio_is_fitted_into_it_by_the_probe(api: Api,
     assert track["previewStartSec"] == pytest.approx(duration - 5)
 
 
+@pytest.mark.parametrize(("suffix", "content_type"), [(".mp3", "audio/mpeg"), (".aac", "audio/aac")])
+def test_a_hook_can_end_exactly_where_audio_without_a_length_header_ends(
+    api: Api, media, suffix: str, content_type: str
+) -> None:
+    # Given a track whose audio (VBR MP3 without a Xing frame, or ADTS AAC) lasts 8 s, which its
+    # container estimates at several times that
+    user = create_profile(api)
+    data = media.quiet_intro_audio(suffix, seconds=8.0)
+    track_id = upload_audio(api, user, data, content_type, hookDurationSec=5)
+    track = get_track(api, track_id)
+    duration = track["audio"]["durationSec"]
+    assert track["audio"]["status"] == "READY"
+    assert duration == pytest.approx(8.0, abs=0.06)
+    # When the artist puts the hook at the very end, it is saved
+    start = round(duration - 5, 3)
+    status, body, _ = api("PATCH", f"/api/tracks/{track_id}", user=user, body={"previewStartSec": start})
+    assert (status, body["previewStartSec"]) == (200, start)
+    # And a hook ending 0.1 s past the real end is refused
+    reply = api("PATCH", f"/api/tracks/{track_id}", user=user, body={"previewStartSec": start + 0.1})
+    assert error_code(reply) == (400, "INVALID_HOOK")
+    assert get_track(api, track_id)["previewStartSec"] == start
+
+
 # Ownership and lookups
 
 

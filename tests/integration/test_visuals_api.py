@@ -558,7 +558,7 @@ def test_archive_and_unarchive_refuse_the_wrong_states(api: Api, artist: Artist,
     processing = processing_visual(api, artist)
     ready = ready_visual(api, artist, media)
 
-    assert error_code(archive(api, artist, processing["id"])) == (409, "VISUAL_PROCESSING")
+    assert error_code(archive(api, artist, processing["id"], "unarchive")) == (409, "VISUAL_NOT_ARCHIVED")
     assert error_code(archive(api, artist, ready["id"], "unarchive")) == (409, "VISUAL_NOT_ARCHIVED")
     assert archive(api, artist, ready["id"])[0] == 200
     assert error_code(archive(api, artist, ready["id"])) == (409, "VISUAL_ALREADY_ARCHIVED")

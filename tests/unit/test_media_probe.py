@@ -340,3 +340,41 @@ def test_a_corrupt_audio_file_is_refused_as_corrupt(tmp_path: Path) -> None:
 def test_audio_over_the_duration_limit_is_refused_as_too_long(tmp_path: Path) -> None:
     path = media_factory.make_audio(tmp_path / "tone.wav", seconds=3.0, sample_rate=8000, channels=1)
     assert rejection_reason(probe_audio, path, max_duration_sec=2.0) == "TOO_LONG"
+
+
+# Audio whose container only estimates its length: the probe counts what is there
+
+
+@pytest.mark.parametrize(
+    ("filename", "make"),
+    [
+        ("vbr.mp3", lambda path: media_factory.make_quiet_intro_audio(path, seconds=8.0)),
+        ("vbr-xing.mp3", lambda path: media_factory.make_quiet_intro_audio(path, seconds=8.0, xing=True)),
+        ("cbr-no-xing.mp3", lambda path: media_factory.make_mp3_without_xing(path, seconds=6.0)),
+        ("adts.aac", lambda path: media_factory.make_quiet_intro_audio(path, seconds=8.0)),
+        ("tone.aac", lambda path: media_factory.make_audio(path, seconds=6.0)),
+    ],
+)
+def test_audio_without_a_length_in_its_header_reports_what_a_decoder_outputs(
+    tmp_path: Path, filename: str, make
+) -> None:
+    # Given an MP3 without a Xing frame (VBR or CBR), or raw ADTS AAC, as other encoders write them
+    path = make(tmp_path / filename)
+    # When it is probed
+    result = probe_audio(path)
+    # Then its duration is the length of the decoded audio, to the millisecond
+    assert result.duration_sec == pytest.approx(media_factory.decoded_duration_sec(path), abs=0.001)
+
+
+def test_a_vbr_mp3_without_a_xing_frame_is_not_taken_at_the_containers_estimate(tmp_path: Path) -> None:
+    # Given an 8 s VBR MP3 opening with silence, which FFmpeg's bitrate estimate makes much longer
+    path = media_factory.make_quiet_intro_audio(tmp_path / "vbr.mp3", seconds=8.0)
+    with av.open(str(path)) as container:
+        assert container.duration / av.time_base > 12.0
+    # Then the probe reports 8 s, and a 10 s limit does not refuse it
+    assert probe_audio(path, max_duration_sec=10.0).duration_sec == pytest.approx(8.0, abs=0.06)
+
+
+def test_counted_audio_over_the_duration_limit_is_refused_as_too_long(tmp_path: Path) -> None:
+    path = media_factory.make_quiet_intro_audio(tmp_path / "long.aac", seconds=8.0, quiet_intro_sec=0.0)
+    assert rejection_reason(probe_audio, path, max_duration_sec=5.0) == "TOO_LONG"

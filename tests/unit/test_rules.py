@@ -1,4 +1,4 @@
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -133,12 +133,20 @@ def test_only_ready_visuals_can_be_activated(status: MediaStatus, code: str) -> 
     assert error.value.code == code
 
 
-def test_processing_and_archived_visuals_cannot_be_archived() -> None:
-    with pytest.raises(Conflict):
-        check_can_archive(visual(MediaStatus.PROCESSING))
+def test_only_archived_visuals_cannot_be_archived() -> None:
     with pytest.raises(Conflict):
         check_can_archive(visual(MediaStatus.ARCHIVED))
-    check_can_archive(visual(MediaStatus.FAILED))
+    for status in (MediaStatus.PROCESSING, MediaStatus.READY, MediaStatus.FAILED):
+        check_can_archive(visual(status))
+
+
+def test_an_upload_is_given_up_after_its_link_expires_plus_a_grace() -> None:
+    from casset.rules import deadline_day, upload_deadline
+
+    now = datetime(2026, 1, 1, 23, 50, tzinfo=UTC)
+    deadline = upload_deadline(now, url_ttl_sec=900, grace_sec=900)
+    assert deadline == datetime(2026, 1, 2, 0, 20, tzinfo=UTC)
+    assert deadline_day(deadline) == "2026-01-02"
 
 
 def test_a_visual_of_another_track_is_not_found() -> None:
@@ -149,3 +157,51 @@ def test_a_visual_of_another_track_is_not_found() -> None:
 def test_admin_group_makes_an_admin() -> None:
     assert Caller(user_id="u", groups=frozenset({"admin"})).is_admin
     assert not Caller(user_id="u").is_admin
+
+
+def test_a_queued_export_untouched_for_the_resend_interval_is_sent_again() -> None:
+    from casset.entities import ExportJob, ExportStatus, RenderPlan
+    from casset.rules import export_send_lost
+
+    now = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
+    plan = RenderPlan(
+        renderer_version="1",
+        track_id="t",
+        audio_key="k",
+        hook_start_sec=0,
+        hook_duration_sec=5,
+        title="T",
+        artist="A",
+        preset="low",
+    )
+
+    def job(status: ExportStatus, age_sec: float) -> ExportJob:
+        at = now - timedelta(seconds=age_sec)
+        return ExportJob(id="e", plan=plan, status=status, created_at=at, updated_at=at)
+
+    assert export_send_lost(job(ExportStatus.QUEUED, 10), now, 10)
+    assert not export_send_lost(job(ExportStatus.QUEUED, 9.9), now, 10)
+    assert not export_send_lost(job(ExportStatus.RENDERING, 60), now, 10)
+    assert not export_send_lost(job(ExportStatus.DONE, 60), now, 10)
+
+
+def test_a_failed_preview_cut_counts_only_for_the_audio_and_hook_it_was_cut_from() -> None:
+    from casset.rules import preview_failed, preview_source
+
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    failed = Track(
+        id="t",
+        artist_id="a",
+        title="T",
+        audio_key="tracks/t/audio/1.m4a",
+        audio_status=MediaStatus.READY,
+        preview_start_sec=3,
+        hook_duration_sec=5,
+        preview_failure_reason="CORRUPT",
+        preview_failed_source=preview_source("tracks/t/audio/1.m4a", 3, 5),
+        created_at=now,
+        updated_at=now,
+    )
+    assert preview_failed(failed)
+    assert not preview_failed(failed.model_copy(update={"preview_start_sec": 2}))
+    assert not preview_failed(failed.model_copy(update={"audio_key": "tracks/t/audio/2.wav"}))

@@ -95,6 +95,16 @@ def count_in_flight(since: datetime, up_to: int) -> int:
         return ExportItem.in_flight_index.count(IN_FLIGHT, ExportItem.in_flight_since > since, limit=up_to)
 
 
+def claim_resend(job: ExportJob) -> bool:
+    """Claim sending a QUEUED export's message again, if nothing touched the job since it was read. One
+    conditional write: of concurrent identical requests exactly one wins and sends."""
+    return _update(
+        job.id,
+        [],
+        (ExportItem.status == ExportStatus.QUEUED.value) & (ExportItem.updated_at == job.updated_at),
+    )
+
+
 def claim(export_id: str) -> ExportJob | None:
     """RENDERING for this attempt; None when the export is finished (DONE or FAILED) or unknown.
 

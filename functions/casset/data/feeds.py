@@ -4,8 +4,15 @@ effects that cause them (data/purchases.py); here they are read and marked read.
 from collections.abc import Callable
 from typing import Any
 
-from casset.data._dynamo import ready, translated_errors, update_if
-from casset.data.tables import ActivityItem, NotificationItem
+from pynamodb.exceptions import TransactWriteError
+
+from casset.data._dynamo import cancellation_codes, fetch, ready, transaction, translated_errors
+from casset.data.tables import (
+    UNREAD_COUNTER_ID,
+    ActivityItem,
+    NotificationCounterItem,
+    NotificationItem,
+)
 from casset.entities import ActivityEvent, Notification
 
 
@@ -35,33 +42,40 @@ def _to_activity(item: ActivityItem) -> ActivityEvent:
 
 
 def notifications_of(user_id: str, limit: int, before: str | None) -> tuple[list[Notification], str | None]:
-    """Newest first; the second value is the id to continue before (None on the last page)."""
-    return _newest_first(NotificationItem, user_id, limit, before, _to_notification)
+    """Newest first; the second value is the id to continue before (None on the last page). The unread
+    counter's item sorts after every notification, so starting before it leaves it out."""
+    return _newest_first(NotificationItem, user_id, limit, before or UNREAD_COUNTER_ID, _to_notification)
 
 
 def unread_count(user_id: str) -> int:
-    ready()
-    with translated_errors():
-        return sum(
-            1
-            for _ in NotificationItem.query(
-                user_id,
-                filter_condition=NotificationItem.read == False,  # noqa: E712  (builds a DynamoDB condition)
-                attributes_to_get=["id"],
-            )
-        )
+    """One item read: the counter the writes keep (never below zero: notifications stored before the
+    counter existed are marked read without ever having been counted)."""
+    counter = fetch(NotificationCounterItem, user_id, UNREAD_COUNTER_ID)
+    return max(0, int(counter.unread)) if counter else 0
 
 
 def mark_read(user_id: str, notification_ids: list[str]) -> int:
-    """Marks the caller's own notifications read; ids that are not theirs change nothing."""
-    return sum(
-        update_if(
-            NotificationItem(user_id=user_id, id=notification_id),
-            [NotificationItem.read.set(True)],
-            NotificationItem.id.exists(),
-        )
-        for notification_id in notification_ids
-    )
+    """Marks the caller's own unread notifications read, each in one transaction with the unread counter;
+    ids that are not theirs, or already read, change nothing. Returns how many were marked."""
+    return sum(_mark_one_read(user_id, notification_id) for notification_id in set(notification_ids))
+
+
+def _mark_one_read(user_id: str, notification_id: str) -> bool:
+    try:
+        with translated_errors(), transaction() as writer:
+            writer.update(
+                NotificationItem(user_id=user_id, id=notification_id),
+                actions=[NotificationItem.read.set(True)],
+                condition=NotificationItem.id.exists() & (NotificationItem.read == False),  # noqa: E712
+            )
+            writer.update(
+                NotificationCounterItem(user_id=user_id), actions=[NotificationCounterItem.unread.add(-1)]
+            )
+    except TransactWriteError as error:
+        if cancellation_codes(error)[:1] == ["ConditionalCheckFailed"]:
+            return False
+        raise
+    return True
 
 
 def activity_of(artist_id: str, limit: int, before: str | None) -> tuple[list[ActivityEvent], str | None]:

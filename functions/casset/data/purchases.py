@@ -3,6 +3,7 @@ grow), and `apply` writes what follows from the facts (state, entitlement, ledge
 activity, notifications) in one transaction conditioned on the item's version. Two deliveries racing
 each other therefore commit one effect set between them: the loser re-reads and finds nothing left to do."""
 
+from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
@@ -23,6 +24,7 @@ from casset.data._dynamo import (
 from casset.data.tables import (
     ActivityItem,
     LedgerEntryItem,
+    NotificationCounterItem,
     NotificationItem,
     PurchaseItem,
     ReferralAttributionItem,
@@ -248,6 +250,13 @@ def apply(
                 writer.save(_ledger_item(entry), condition=LedgerEntryItem.id.does_not_exist())
             for notification in notifications:
                 writer.save(_notification_item(notification), condition=NotificationItem.id.does_not_exist())
+            # One counter update per user (a transaction touches an item once), in the same transaction as
+            # the notifications, so the bell's unread count moves exactly when they are written.
+            for user_id, added in Counter(notification.user_id for notification in notifications).items():
+                writer.update(
+                    NotificationCounterItem(user_id=user_id),
+                    actions=[NotificationCounterItem.unread.add(added)],
+                )
             for event in activity:
                 writer.save(_activity_item(event), condition=ActivityItem.id.does_not_exist())
             if attribution and not attribution_state_only:

@@ -67,6 +67,18 @@ class TracksByArtist(GlobalSecondaryIndex["TrackItem"]):
     created_at = UTCDateTimeAttribute(range_key=True, attr_name="createdAt")
 
 
+class TracksAwaitingUpload(GlobalSecondaryIndex["TrackItem"]):
+    """Sparse: tracks whose audio is PROCESSING, by the day and the moment its upload is overdue; the
+    expiry sweep queries the days up to now (casset.services.stalled_media)."""
+
+    class Meta:
+        index_name = "byUploadDeadline"
+        projection = KeysOnlyProjection()
+
+    upload_deadline_day = UnicodeAttribute(hash_key=True, attr_name="uploadDeadlineDay")
+    upload_deadline = UTCDateTimeAttribute(range_key=True, attr_name="uploadDeadline")
+
+
 class AudioAttribute(MapAttribute):
     duration_sec = NumberAttribute(attr_name="durationSec")
     sample_rate = NumberAttribute(attr_name="sampleRate")
@@ -100,11 +112,16 @@ class TrackItem(Model):
     reward = RewardAttribute(null=True)
     preview_key = UnicodeAttribute(attr_name="previewKey", null=True)
     preview_source = UnicodeAttribute(attr_name="previewSource", null=True)
+    preview_failure_reason = UnicodeAttribute(attr_name="previewFailureReason", null=True)
+    preview_failed_source = UnicodeAttribute(attr_name="previewFailedSource", null=True)
     tags = UnicodeSetAttribute(null=True)
+    upload_deadline_day = UnicodeAttribute(attr_name="uploadDeadlineDay", null=True)
+    upload_deadline = UTCDateTimeAttribute(attr_name="uploadDeadline", null=True)
     created_at = UTCDateTimeAttribute(attr_name="createdAt")
     updated_at = UTCDateTimeAttribute(attr_name="updatedAt")
 
     by_artist = TracksByArtist()
+    awaiting_upload = TracksAwaitingUpload()
 
 
 class VisualsByTrack(GlobalSecondaryIndex["VisualItem"]):
@@ -169,6 +186,17 @@ class DeclaredAttribute(MapAttribute):
     size_bytes = NumberAttribute(attr_name="sizeBytes", null=True)
 
 
+class VisualsAwaitingUpload(GlobalSecondaryIndex["VisualItem"]):
+    """Sparse: PROCESSING visuals, by the day and the moment their upload is overdue (see Tracks')."""
+
+    class Meta:
+        index_name = "byUploadDeadline"
+        projection = KeysOnlyProjection()
+
+    upload_deadline_day = UnicodeAttribute(hash_key=True, attr_name="uploadDeadlineDay")
+    upload_deadline = UTCDateTimeAttribute(range_key=True, attr_name="uploadDeadline")
+
+
 class VisualItem(Model):
     class Meta:
         table_name = "Visuals"
@@ -202,9 +230,12 @@ class VisualItem(Model):
     bpm_max = NumberAttribute(attr_name="bpmMax", null=True)
     position = UnicodeAttribute(null=True)  # absent on visuals stored before V2 (listKey was the id)
     reused_from = UnicodeAttribute(attr_name="reusedFrom", null=True)
+    upload_deadline_day = UnicodeAttribute(attr_name="uploadDeadlineDay", null=True)
+    upload_deadline = UTCDateTimeAttribute(attr_name="uploadDeadline", null=True)
     created_at = UTCDateTimeAttribute(attr_name="createdAt")
     updated_at = UTCDateTimeAttribute(attr_name="updatedAt")
 
+    awaiting_upload = VisualsAwaitingUpload()
     by_track = VisualsByTrack()
     ready_by_track = ReadyVisualsByTrack()
     by_uploader = VisualsByUploader()
@@ -446,6 +477,23 @@ class NotificationItem(Model):
     created_at = UTCDateTimeAttribute(attr_name="createdAt")
 
 
+# Sorts after every notification id (they start with a timestamp).
+UNREAD_COUNTER_ID = "~unread"
+
+
+class NotificationCounterItem(Model):
+    """A user's unread count, kept in their bell's partition under a sort key after every notification
+    id, so reading the bell never counts the partition. Moved by the same
+    transactions that add notifications and mark them read."""
+
+    class Meta:
+        table_name = "Notifications"
+
+    user_id = UnicodeAttribute(hash_key=True, attr_name="userId")
+    id = UnicodeAttribute(range_key=True, default=UNREAD_COUNTER_ID)
+    unread = NumberAttribute(default=0)
+
+
 class ActivityItem(Model):
     class Meta:
         table_name = "Activity"
@@ -523,6 +571,7 @@ TABLE_SETTINGS: dict[type[Model], str] = {
     ReferralClickItem: "referral_clicks_table",
     ReferralAttributionItem: "referral_attributions_table",
     NotificationItem: "notifications_table",
+    NotificationCounterItem: "notifications_table",
     ActivityItem: "activity_table",
     WebhookEventItem: "webhook_events_table",
     MetricEventItem: "metric_events_table",

@@ -1,11 +1,14 @@
 """Tracks: hook selection, audio and cover keys, and the pointer to the active visual."""
 
+from datetime import datetime
+
 from casset import tags
 from casset.clock import utcnow
 from casset.data._dynamo import fetch, ready, save_new, set_or_remove, translated_errors, update_if
 from casset.data.tables import AudioAttribute, RewardAttribute, TrackItem
 from casset.entities import AudioInfo, MediaStatus, Track, TrackReward
 from casset.errors import Conflict, NotFound
+from casset.rules import deadline_day
 
 
 def _to_track(item: TrackItem) -> Track:
@@ -40,7 +43,10 @@ def _to_track(item: TrackItem) -> Track:
         else None,
         preview_key=item.preview_key,
         preview_source=item.preview_source,
+        preview_failure_reason=item.preview_failure_reason,
+        preview_failed_source=item.preview_failed_source,
         tags=tags.ordered(item.tags or ()),
+        upload_deadline=item.upload_deadline,
         created_at=item.created_at,
         updated_at=item.updated_at,
     )
@@ -70,6 +76,8 @@ def create_track(track: Track) -> Track:
         preview_start_sec=track.preview_start_sec,
         hook_duration_sec=track.hook_duration_sec,
         tags=set(track.tags) or None,
+        upload_deadline=track.upload_deadline,
+        upload_deadline_day=deadline_day(track.upload_deadline) if track.upload_deadline else None,
         created_at=track.created_at,
         updated_at=track.updated_at,
     )
@@ -103,18 +111,43 @@ def record_preview(
     # Derived media, not an edit: updatedAt stays what the artist's last change made it.
     return update_if(
         TrackItem(id=track_id),
-        [TrackItem.preview_key.set(preview_key), TrackItem.preview_source.set(source)],
+        [
+            TrackItem.preview_key.set(preview_key),
+            TrackItem.preview_source.set(source),
+            TrackItem.preview_failure_reason.remove(),
+            TrackItem.preview_failed_source.remove(),
+        ],
         condition,
     )
 
 
-def start_audio_processing(track_id: str, audio_key: str) -> Track:
-    """A new audio upload supersedes the previous one: the probe only accepts results for this key."""
+def record_preview_failure(
+    track_id: str, audio_key: str, start_sec: float, duration_sec: float, source: str, reason: str
+) -> bool:
+    """The cut failed for good for this audio and hook (same conditions as record_preview): recorded, so
+    answers say so and no cut is queued again until the audio or the hook changes."""
+    condition = (
+        (TrackItem.audio_key == audio_key)
+        & (TrackItem.preview_start_sec == start_sec)
+        & (TrackItem.hook_duration_sec == duration_sec)
+    )
+    return update_if(
+        TrackItem(id=track_id),
+        [TrackItem.preview_failure_reason.set(reason), TrackItem.preview_failed_source.set(source)],
+        condition,
+    )
+
+
+def start_audio_processing(track_id: str, audio_key: str, upload_deadline: datetime) -> Track:
+    """A new audio upload supersedes the previous one: the probe only accepts results for this key, and
+    the expiry sweep gives it up at `upload_deadline` if it never arrives."""
     actions = [
         TrackItem.audio_key.set(audio_key),
         TrackItem.audio_status.set(MediaStatus.PROCESSING.value),
         TrackItem.audio.remove(),
         TrackItem.audio_failure_reason.remove(),
+        TrackItem.upload_deadline.set(upload_deadline),
+        TrackItem.upload_deadline_day.set(deadline_day(upload_deadline)),
     ]
     return _update(track_id, actions, TrackItem.id.exists())
 
@@ -140,8 +173,27 @@ def record_audio_failure(track_id: str, audio_key: str, reason: str) -> bool:
     return _update_if_processing(track_id, audio_key, actions)
 
 
+def stop_awaiting_upload(track_id: str, audio_key: str) -> bool:
+    """The upload arrived (the probe owns the outcome now): off the expiry sweep's index."""
+    return _update_if_processing(track_id, audio_key, [])
+
+
+def overdue_uploads(day: str, now: datetime) -> list[str]:
+    """Ids of tracks whose audio upload deadline, falling on `day`, has passed."""
+    ready()
+    with translated_errors():
+        return [
+            item.id
+            for item in TrackItem.awaiting_upload.query(
+                day, range_key_condition=TrackItem.upload_deadline <= now
+            )
+        ]
+
+
 def _update_if_processing(track_id: str, audio_key: str, actions: list) -> bool:
     condition = (TrackItem.audio_key == audio_key) & (TrackItem.audio_status == MediaStatus.PROCESSING.value)
+    # Whatever ends the wait takes the track off the expiry sweep's index.
+    actions = [*actions, TrackItem.upload_deadline.remove(), TrackItem.upload_deadline_day.remove()]
     try:
         _update(track_id, actions, condition)
     except NotFound:

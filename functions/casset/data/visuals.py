@@ -4,6 +4,7 @@ transactions, never by a read-then-write in application code."""
 import random
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from itertools import batched
 
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
@@ -26,7 +27,9 @@ from casset.data.pages import Position
 from casset.data.tables import DeclaredAttribute, TrackItem, VideoAttribute, VisualItem
 from casset.entities import DeclaredMedia, MediaStatus, Metrics, VideoInfo, Visual, VisualKind
 from casset.errors import Conflict, NotFound, Unavailable
+from casset.rules import deadline_day
 
+UPLOAD_CANCELLED = "UPLOAD_CANCELLED"
 _MAX_ACTIVATION_ATTEMPTS = 6
 _UPLOADS_PAGE = 25
 _FAILED = "ConditionalCheckFailed"
@@ -73,6 +76,7 @@ def _to_visual(item: VisualItem) -> Visual:
         tags=tags.ordered(item.tags or ()),
         bpm_min=None if item.bpm_min is None else int(item.bpm_min),
         bpm_max=None if item.bpm_max is None else int(item.bpm_max),
+        upload_deadline=item.upload_deadline,
         position=item.position,
         reused_from=item.reused_from,
         created_at=item.created_at,
@@ -105,6 +109,8 @@ def create_visual(visual: Visual) -> Visual:
         reused_from=visual.reused_from,
         list_key=positions.list_key(visual.position, visual.id),
         ready_track_id=visual.track_id if visual.status is MediaStatus.READY else None,
+        upload_deadline=visual.upload_deadline,
+        upload_deadline_day=deadline_day(visual.upload_deadline) if visual.upload_deadline else None,
         created_at=visual.created_at,
         updated_at=visual.updated_at,
     )
@@ -324,7 +330,29 @@ def _transition_from_processing(visual: Visual, actions: list) -> bool:
     condition = (VisualItem.status == MediaStatus.PROCESSING.value) & (
         VisualItem.source_key == visual.source_key
     )
-    return update_if(VisualItem(id=visual.id), [*actions, VisualItem.updated_at.set(utcnow())], condition)
+    actions = [*actions, *_NOT_AWAITING_UPLOAD, VisualItem.updated_at.set(utcnow())]
+    return update_if(VisualItem(id=visual.id), actions, condition)
+
+
+# Out of the sparse byUploadDeadline index: the visual no longer waits for its upload.
+_NOT_AWAITING_UPLOAD = (VisualItem.upload_deadline.remove(), VisualItem.upload_deadline_day.remove())
+
+
+def stop_awaiting_upload(visual: Visual) -> bool:
+    """The upload arrived (the probe owns the outcome now): off the expiry sweep's index."""
+    return _transition_from_processing(visual, [])
+
+
+def overdue_uploads(day: str, now: datetime) -> list[str]:
+    """Ids of visuals whose upload deadline, falling on `day`, has passed."""
+    ready()
+    with translated_errors():
+        return [
+            item.id
+            for item in VisualItem.awaiting_upload.query(
+                day, range_key_condition=VisualItem.upload_deadline <= now
+            )
+        ]
 
 
 def activate(track_id: str, visual_id: str) -> None:
@@ -392,18 +420,31 @@ def deactivate(track_id: str, visual_id: str) -> None:
 
 
 def archive(visual: Visual) -> None:
-    """ARCHIVED, out of the public list, and no longer the active visual, all at once."""
+    """ARCHIVED, out of the public list, and no longer the active visual, all at once. Archiving a visual
+    still PROCESSING cancels its upload: it comes back from the archive FAILED (UPLOAD_CANCELLED)."""
     now = utcnow()
+    cancelled = visual.status is MediaStatus.PROCESSING
+    restores_to = MediaStatus.FAILED if cancelled else visual.status
+    cancelling: list[Action] = (
+        [
+            VisualItem.failure_reason.set(UPLOAD_CANCELLED),
+            VisualItem.failure_message.set("Archived before its upload was processed."),
+            *_NOT_AWAITING_UPLOAD,
+        ]
+        if cancelled
+        else []
+    )
     try:
         with translated_errors(), transaction() as writer:
             writer.update(
                 VisualItem(id=visual.id),
                 actions=[
                     VisualItem.status.set(MediaStatus.ARCHIVED.value),
-                    VisualItem.archived_from.set(visual.status.value),
+                    VisualItem.archived_from.set(restores_to.value),
                     VisualItem.ready_track_id.remove(),
                     VisualItem.is_active.set(False),
                     VisualItem.updated_at.set(now),
+                    *cancelling,
                 ],
                 # isActive too: an activation since our read must not leave the track pointing here.
                 condition=(VisualItem.status == visual.status.value)

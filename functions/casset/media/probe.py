@@ -46,6 +46,10 @@ LUMINANCE_SAMPLE_COUNT = 8
 LUMINANCE_SAMPLE_MAX_SIDE_PX = 64
 MIN_DURATION_TOLERANCE_SEC = 0.05
 MAX_DURATION_TOLERANCE_SEC = 0.5
+# Containers whose header duration FFmpeg only estimates from the bitrate: MP3 without a Xing/Info/VBRI
+# frame count (seconds off, several times the length when the bitrate varies) and ADTS AAC (no length
+# field at all). Their audio is measured by counting what is there instead.
+ESTIMATED_DURATION_CONTAINERS = frozenset({"mp3", "adts"})
 
 _PYAV_ERRORS = (av.error.FFmpegError, OSError, ValueError)
 
@@ -139,13 +143,12 @@ def probe_audio(
     with _open(path, container_kind) as container:
         stream = _audio_stream(container)
         tolerance = MIN_DURATION_TOLERANCE_SEC
-        duration = _checked_duration(
-            _measured_duration_sec(
-                path, container_kind, container, stream, max_duration_sec + tolerance, None
-            ),
-            max_duration_sec,
-            tolerance,
-        )
+        scan_limit_sec = max_duration_sec + tolerance
+        if container_kind in ESTIMATED_DURATION_CONTAINERS:
+            measured = _counted_audio_duration_sec(path, container_kind, stream.index, scan_limit_sec)
+        else:
+            measured = _measured_duration_sec(path, container_kind, container, stream, scan_limit_sec, None)
+        duration = _checked_duration(measured, max_duration_sec, tolerance)
         with _decode_errors_as_corrupt():
             first_frame = next(container.decode(stream), None)
         if first_frame is None:
@@ -303,6 +306,40 @@ def _duration_from_packets(
         if first_pts is None or end_pts is None:
             return None
         return float((end_pts - first_pts) * stream.time_base)
+
+
+def _counted_audio_duration_sec(
+    path: str | os.PathLike[str], container_kind: str, stream_index: int, scan_limit_sec: float
+) -> float | None:
+    """The audio's true length without decoding it: the sum of its packets' durations, less the samples
+    the demuxer says a decoder drops (an encoder's delay and padding from a LAME/Xing header), i.e. what
+    a decoder outputs. Stops once it passes `scan_limit_sec`."""
+    with _open(path, container_kind) as scan, _decode_errors_as_corrupt():
+        stream = next(audio for audio in scan.streams.audio if audio.index == stream_index)
+        time_base = stream.time_base
+        sample_rate = stream.codec_context.sample_rate
+        if time_base is None or not sample_rate:
+            return None
+        ticks = 0
+        skipped_samples = 0
+        for packet in scan.demux(stream):
+            if not packet.size:  # the flush packet at the end of the stream
+                continue
+            ticks += packet.duration or 0
+            if packet.has_sidedata("skip_samples"):
+                skipped_samples += _skipped_samples(bytes(packet.get_sidedata("skip_samples")))
+            if float(ticks * time_base) > scan_limit_sec:
+                break
+        if ticks <= 0:
+            return None
+        return max(0.0, float(ticks * time_base) - skipped_samples / sample_rate)
+
+
+def _skipped_samples(side_data: bytes) -> int:
+    # AV_PKT_DATA_SKIP_SAMPLES: little-endian uint32s, samples skipped at the start and dropped at the end.
+    if len(side_data) < 8:
+        return 0
+    return int.from_bytes(side_data[0:4], "little") + int.from_bytes(side_data[4:8], "little")
 
 
 @contextmanager

@@ -12,7 +12,7 @@ from casset.data import storage
 from casset.data import users as users_data
 from casset.entities import MediaStatus, Track
 from casset.errors import Conflict, NotFound
-from casset.rules import Caller, preview_source
+from casset.rules import Caller, preview_failed, preview_source
 from casset.services.tracks import get_track
 from casset.settings import get_settings
 
@@ -66,11 +66,10 @@ def hears_full_track(caller: Caller, track: Track) -> bool:
 
 def audio_for(caller: Caller, track_id: str) -> AudioLink:
     track = get_track(track_id)
-    if track.audio_status is not MediaStatus.READY or not track.audio_key:
-        raise Conflict("The track's audio is not ready.", code="AUDIO_NOT_READY")
+    audio_key = _require_audio(track)
     if entitlement(caller, track.artist_id).entitled:
         url, expires = storage.presigned_download_with_expiry(
-            track.audio_key, ttl_sec=get_settings().audio_url_ttl_sec
+            audio_key, ttl_sec=get_settings().audio_url_ttl_sec
         )
         duration = track.audio.duration_sec if track.audio else None
         return AudioLink(track, Access.FULL, url, expires, 0.0, duration)
@@ -79,13 +78,33 @@ def audio_for(caller: Caller, track_id: str) -> AudioLink:
 
 def preview_for(track_id: str) -> AudioLink:
     track = get_track(track_id)
+    _require_audio(track)
+    return _preview_link(track)
+
+
+def _require_audio(track: Track) -> str:
+    """The key of the track's probed audio; 409 with what happened when there is none."""
+    if track.audio_status is MediaStatus.FAILED:
+        raise Conflict(
+            f"The track's audio could not be processed ({track.audio_failure_reason}); the artist must "
+            "upload it again.",
+            code="AUDIO_FAILED",
+            details=[{"reason": track.audio_failure_reason}],
+        )
     if track.audio_status is not MediaStatus.READY or not track.audio_key:
         raise Conflict("The track's audio is not ready.", code="AUDIO_NOT_READY")
-    return _preview_link(track)
+    return track.audio_key
 
 
 def _preview_link(track: Track) -> AudioLink:
     current = preview_source(track.audio_key or "", track.preview_start_sec, track.hook_duration_sec)
+    if preview_failed(track):
+        raise Conflict(
+            f"The hook preview could not be cut ({track.preview_failure_reason}); it is cut again when "
+            "the artist uploads the audio again or chooses another hook.",
+            code="PREVIEW_FAILED",
+            details=[{"reason": track.preview_failure_reason}],
+        )
     if not track.preview_key or track.preview_source != current:
         raise Conflict("The hook preview is being cut; try again in a few seconds.", code="PREVIEW_NOT_READY")
     url, expires = storage.presigned_download_with_expiry(

@@ -5,6 +5,7 @@ import json
 from dataclasses import dataclass
 from typing import Literal
 
+from casset.clock import utcnow
 from casset.data import exports as exports_data
 from casset.data import queue
 from casset.data import tracks as tracks_data
@@ -23,9 +24,10 @@ from casset.entities import (
 from casset.errors import BadRequest, Conflict, NotFound
 from casset.flags import Feature, require_for
 from casset.paywall import HookWindow, hook_window, may_read_export, track_hook
-from casset.rules import Caller, check_hook
+from casset.rules import Caller, check_hook, export_send_lost
 from casset.services import entitlements, render_budget, shares
 from casset.services.tracks import get_track
+from casset.settings import get_settings
 
 # Bump when the renderer's output for the same plan changes (layout, codec settings, fonts).
 RENDERER_VERSION = "1"
@@ -87,6 +89,10 @@ def request_export(caller: Caller, ask: ExportAsk) -> ExportJob:
     elif job.status is ExportStatus.FAILED and exports_data.requeue_failed(job.id):
         queue.enqueue_render(job.id)
         job = get_export(job.id)
+    elif export_send_lost(job, utcnow(), get_settings().export_resend_after_sec) and (
+        exports_data.claim_resend(job)
+    ):
+        queue.enqueue_render(job.id)
     if choice.fallback is None:
         return job
     warning = f"{SHARED_VISUAL_UNAVAILABLE}: {choice.fallback.message}"

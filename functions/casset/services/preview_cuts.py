@@ -14,7 +14,7 @@ from casset.data import tracks as tracks_data
 from casset.entities import MediaStatus
 from casset.media.preview import cut_preview
 from casset.media.probe import ProbeRejected
-from casset.rules import preview_digest, preview_source
+from casset.rules import preview_digest, preview_failed, preview_source
 from casset.services.previews import is_current
 
 
@@ -32,13 +32,23 @@ def refresh(track_id: str) -> Outcome:
         return Outcome.NOT_READY
     if is_current(track):
         return Outcome.UP_TO_DATE
+    if preview_failed(track):
+        return Outcome.FAILED
     source = preview_source(track.audio_key, track.preview_start_sec, track.hook_duration_sec)
     with tempfile.TemporaryDirectory(prefix="preview-") as workdir:
         path = os.path.join(workdir, "source")
         storage.download(track.audio_key, path)
         try:
             clip = cut_preview(path, track.preview_start_sec, track.hook_duration_sec)
-        except ProbeRejected:
+        except ProbeRejected as rejection:
+            tracks_data.record_preview_failure(
+                track.id,
+                track.audio_key,
+                track.preview_start_sec,
+                track.hook_duration_sec,
+                source,
+                rejection.reason,
+            )
             return Outcome.FAILED
     key = keys.track_preview(track.id, preview_digest(source))
     storage.put(key, clip, "audio/mp4")

@@ -5,7 +5,7 @@ function (the one with the ffmpeg layer) imports."""
 
 from casset.data import queue
 from casset.entities import MediaStatus, Track
-from casset.rules import preview_source
+from casset.rules import preview_failed, preview_source
 
 
 def is_current(track: Track) -> bool:
@@ -14,6 +14,7 @@ def is_current(track: Track) -> bool:
 
 
 def request(track: Track) -> None:
-    """Queue a cut unless the track's clip already matches its audio and hook."""
-    if track.audio_status is MediaStatus.READY and not is_current(track):
+    """Queue a cut unless the track's clip already matches its audio and hook, or cutting exactly this
+    audio and hook already failed for good (a new audio upload or hook is a new cut)."""
+    if track.audio_status is MediaStatus.READY and not is_current(track) and not preview_failed(track):
         queue.enqueue_preview(track.id)

@@ -1,6 +1,7 @@
 """Tracks: created by artists, with the audio uploaded straight to S3 and probed there."""
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from casset import keys, tags
 from casset.clock import utcnow
@@ -21,7 +22,7 @@ from casset.rules import (
     require_artist,
     require_track_owner,
 )
-from casset.services import previews, uploads
+from casset.services import previews, stalled_media, uploads
 
 
 @dataclass(frozen=True)
@@ -88,11 +89,12 @@ def create_track(
             preview_start_sec=preview_start_sec,
             hook_duration_sec=hook_duration,
             tags=track_tags,
+            upload_deadline=planned_audio.deadline(now) if planned_audio else None,
             created_at=now,
             updated_at=now,
         )
     )
-    return TrackWithUpload(track, planned_audio.deliver() if planned_audio else None)
+    return TrackWithUpload(track, planned_audio.deliver_audio(track.id) if planned_audio else None)
 
 
 def replace_audio(caller: Caller, track_id: str, audio: AudioSource) -> TrackWithUpload:
@@ -158,9 +160,21 @@ class _PlannedMedia:
         if self.source_upload_key:
             storage.copy(self.source_upload_key, self.key, self.kind.content_type)
 
-    def deliver(self) -> storage.UploadTarget | None:
+    def deadline(self, now: datetime) -> datetime:
+        """When the expiry sweep gives this upload up if it has not arrived."""
         if self.source_upload_key:
-            self.copy()
+            return stalled_media.deadline_for_copy(now)
+        return stalled_media.deadline_for_presigned_upload(now)
+
+    def deliver_audio(self, track_id: str) -> storage.UploadTarget | None:
+        """After the track is PROCESSING for this key: copy the earlier upload into place (a failed copy
+        ends the audio FAILED at once) or hand out the presigned POST."""
+        if self.source_upload_key:
+            try:
+                self.copy()
+            except Exception:
+                stalled_media.audio_copy_failed(track_id, self.key)
+                raise
             return None
         return uploads.target(self.key, self.kind)
 
@@ -183,5 +197,5 @@ def _plan_cover(caller: Caller, track_id: str, upload_key: str) -> _PlannedMedia
 def _attach_audio(caller: Caller, track: Track, audio: AudioSource) -> TrackWithUpload:
     planned = _plan_audio(caller, track.id, audio)
     # PROCESSING for the new key before its bytes land, so the probe accepts exactly this upload.
-    updated = tracks_data.start_audio_processing(track.id, planned.key)
-    return TrackWithUpload(updated, planned.deliver())
+    updated = tracks_data.start_audio_processing(track.id, planned.key, planned.deadline(utcnow()))
+    return TrackWithUpload(updated, planned.deliver_audio(track.id))

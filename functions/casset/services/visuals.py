@@ -22,7 +22,7 @@ from casset.rules import (
     visible_visual,
     visual_of_track,
 )
-from casset.services import uploads
+from casset.services import stalled_media, uploads
 from casset.services.tracks import get_track, owned_track
 from casset.suggestions import Suggestion
 
@@ -103,13 +103,22 @@ def create_visual(
             bpm_min=description.bpm_min,
             bpm_max=description.bpm_max,
             position=_next_position(track.id),
+            upload_deadline=(
+                stalled_media.deadline_for_copy(now)
+                if source.upload_key
+                else stalled_media.deadline_for_presigned_upload(now)
+            ),
             created_at=now,
             updated_at=now,
         )
     )
     if source.upload_key:
         # The record exists first, so the copy's ObjectCreated event finds it.
-        storage.copy(source.upload_key, visual.source_key, kind.content_type)
+        try:
+            storage.copy(source.upload_key, visual.source_key, kind.content_type)
+        except Exception:
+            stalled_media.visual_copy_failed(visual.id)
+            raise
         return VisualWithUpload(visual, None)
     return VisualWithUpload(visual, uploads.target(visual.source_key, kind))
 
@@ -288,7 +297,8 @@ def archive(caller: Caller, track_id: str, visual_id: str) -> Visual:
     visual = visual_of_track(visuals_data.get_visual(visual_id), track_id)
     check_can_archive(visual)
     visuals_data.archive(visual)
-    _tag_objects(visual, {"status": "archived"})
+    # A visual archived before it was processed has no media worth keeping: its upload, if any, is purged.
+    _tag_objects(visual, {"status": "failed" if visual.status is MediaStatus.PROCESSING else "archived"})
     return _reload(visual_id)
 
 
