@@ -69,7 +69,9 @@ def list_visuals(
         str | None,
         Query(max_length=400, description="Comma-separated tags a visual must all carry (free text)"),
     ] = None,
-    bpm: Annotated[int | None, Query(description="Only visuals whose BPM range holds this tempo")] = None,
+    bpm: Annotated[
+        int | None, Query(ge=1, le=999, description="Only visuals whose BPM range holds this tempo")
+    ] = None,
     limit: Limit = 20,
     cursor: Cursor = None,
 ) -> VisualPageOut:
