@@ -58,12 +58,16 @@ def _bounded_int(text: str) -> int:
     return int(text)
 
 
+def check_nesting(text: str) -> None:
+    if nests_deeper_than(text, MAX_JSON_DEPTH):
+        raise BadRequest(f"JSON nests at most {MAX_JSON_DEPTH} levels deep.", code="JSON_TOO_DEEP")
+
+
 def parse_json(text: str) -> Any:
     """JSON from outside: too deep a nesting is refused before parsing (JSON_TOO_DEEP), NaN, Infinity,
     numbers that overflow a float and integers longer than any field takes while parsing
     (INVALID_NUMBER); malformed text raises json.JSONDecodeError."""
-    if nests_deeper_than(text, MAX_JSON_DEPTH):
-        raise BadRequest(f"JSON nests at most {MAX_JSON_DEPTH} levels deep.", code="JSON_TOO_DEEP")
+    check_nesting(text)
     return json.loads(
         text, parse_constant=_refuse_constant, parse_float=_finite_float, parse_int=_bounded_int
     )
