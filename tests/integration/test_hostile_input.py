@@ -270,3 +270,26 @@ def test_an_upload_key_with_a_trailing_newline_is_not_a_key_we_handed_out(
     assert error_code(reply) == (400, "INVALID_UPLOAD_KEY")
     studio = api("GET", f"/api/studio/tracks/{artist.track_id}/visuals", user=artist.user_id)
     assert studio[1]["items"] == []
+
+
+# Ids in paths are DynamoDB keys
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "field"),
+    [
+        ("GET", "/api/tracks/{long}", "path.trackId"),
+        ("GET", "/api/users/{long}", "path.handle"),
+        ("GET", "/api/entitlements/{long}", "path.artistId"),
+        ("GET", "/s/{long}", "path.shareId"),
+        ("POST", "/api/visuals/{long}/event", "path.visualId"),
+    ],
+)
+def test_an_id_longer_than_any_key_is_refused_before_it_reaches_dynamodb(
+    api: Api, method: str, path: str, field: str
+) -> None:
+    # DynamoDB refuses a key over 2048 bytes with a ValidationException (a 500); moto does not.
+    reply = api(method, path.format(long="x" * 3000), user=fresh("user-"), body={"type": "impression"})
+
+    assert error_code(reply) == (422, "VALIDATION_FAILED")
+    assert [d["field"] for d in reply[1]["details"]] == [field]
