@@ -63,6 +63,7 @@ Cents = Annotated[int, Strict(), Field(description="Integer minor units (cents)"
 HookStart = Annotated[Seconds, Field(ge=0, le=36_000)]
 HookDuration = Annotated[Seconds, Field(ge=HOOK_MIN_SEC, le=HOOK_MAX_SEC)]
 MinorUnits = Annotated[Cents, Field(ge=1, le=MAX_PRICE_MINOR)]
+# pydantic matches patterns with Rust's regex engine, where `$` is the end of the text (no newline before it).
 Currency = Annotated[
     str, StringConstraints(min_length=3, max_length=3, pattern="^[A-Za-z]{3}$"), Field(description="ISO 4217")
 ]

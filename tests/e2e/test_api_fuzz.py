@@ -40,7 +40,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
 # Writes are limited to 60 a minute per user: several signed-in users keep the fuzz under that budget
 # (a 429 is a fine answer, but it stops a request before the code the fuzz is after).
 USERS = 6
-EXAMPLES_PER_OPERATION = 16
+EXAMPLES_PER_OPERATION = 25
 
 # What generated data rarely holds, mixed into a third of the cases: text and numbers that were 500s
 # (issue 9), put in place of every string or number of the body and the path, and a multipart body type

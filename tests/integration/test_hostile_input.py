@@ -146,16 +146,17 @@ def test_money_is_an_integer_of_minor_units(api: Api, artist: Artist, amount: An
 @pytest.mark.parametrize(
     ("path", "body", "field"),
     [
+        ("/api/studio/collect-price", {"amount": 500, "currency": "USD\n"}, "body.currency"),
         ("/api/users/me", {"isArtist": "true"}, "body.isArtist"),
         ("/api/upload/media", {"contentType": "video/mp4", "sizeBytes": "1000"}, "body.sizeBytes"),
         ("/api/upload/media", {"contentType": "video/mp4", "sizeBytes": 2**53}, "body.sizeBytes"),
     ],
-    ids=["string-bool", "string-size", "size-beyond-any-file"],
+    ids=["currency-newline", "string-bool", "string-size", "size-beyond-any-file"],
 )
-def test_flags_and_counts_are_strict_and_bounded(
+def test_flags_counts_and_codes_are_strict_and_bounded(
     api: Api, artist: Artist, path: str, body: dict[str, Any], field: str
 ) -> None:
-    method = "PATCH" if path == "/api/users/me" else "POST"
+    method = {"/api/users/me": "PATCH", "/api/studio/collect-price": "PUT"}.get(path, "POST")
 
     status, reply, _ = api(method, path, user=artist.user_id, body=body)
 
