@@ -60,7 +60,8 @@ def rate_limit_mutations(app: APIGatewayHttpResolver, next_middleware: NextMiddl
 class JsonBodyValidation(OpenAPIRequestValidationMiddleware):
     """Powertools' request validation for an API whose bodies are JSON only. Powertools would also parse
     form and multipart bodies into the models (and a multipart type without a boundary escapes it as a
-    bare ValueError, a 500); any body media type but application/json is a 415 before that."""
+    bare ValueError, a 500), and it compares media types case-sensitively; here application/json (any
+    case, any parameters) or no Content-Type is JSON, and any other body type is a 415."""
 
     def _get_body(self, app: EventHandlerInstance) -> dict[str, Any]:
         content_type = app.current_event.headers.get("content-type", "")
@@ -70,7 +71,7 @@ class JsonBodyValidation(OpenAPIRequestValidationMiddleware):
                 "Unsupported content type",
                 errors=[{"type": "unsupported_content_type", "loc": ("body",), "msg": media_type[:100]}],
             )
-        return super()._get_body(app)
+        return self._parse_json_data(app)
 
 
 def install_json_body_validation(app: APIGatewayHttpResolver) -> None:

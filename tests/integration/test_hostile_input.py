@@ -52,6 +52,17 @@ def test_a_json_route_refuses_any_other_body_type(api: Api, content_type: str) -
     assert _my_profile_status(api, user) == 404
 
 
+@pytest.mark.parametrize("content_type", ["application/json; charset=utf-8", "Application/JSON"])
+def test_json_with_parameters_or_in_capitals_is_json(api: Api, content_type: str) -> None:
+    user = fresh("user-")
+
+    reply = api(
+        "POST", "/api/users", user=user, raw_body=_profile_body(), headers={"content-type": content_type}
+    )
+
+    assert reply[0] == 201, reply[1]
+
+
 def test_json_nested_thousands_deep_is_refused_before_parsing(api: Api) -> None:
     user = fresh("user-")
 
