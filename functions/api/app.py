@@ -7,7 +7,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from api import errors
-from api.guards import parse_json_body, rate_limit_mutations
+from api.guards import install_json_body_validation, parse_json_body, rate_limit_mutations
 from api.routes import commerce, exports, features, feeds, shares, tracks, uploads, users, visuals
 from api.routes import metrics as visual_metrics  # `metrics` below is Powertools' Metrics
 from casset.settings import get_settings
@@ -23,6 +23,7 @@ tracer = Tracer()
 metrics = Metrics()
 
 app = APIGatewayHttpResolver(enable_validation=True, json_body_deserializer=parse_json_body)
+install_json_body_validation(app)
 app.use(middlewares=[rate_limit_mutations])
 for module in (uploads, users, tracks, visuals, exports, commerce, feeds, shares, features):
     app.include_router(module.router)

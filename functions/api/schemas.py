@@ -2,9 +2,19 @@
 domain entities. Nothing from the data layer reaches a response except through these."""
 
 from datetime import datetime
+from functools import partial
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, StringConstraints, UrlConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    Strict,
+    StringConstraints,
+    UrlConstraints,
+)
 from pydantic.alias_generators import to_camel
 
 from casset.data import storage
@@ -27,18 +37,33 @@ from casset.entities import (
     VisualKind,
 )
 from casset.flags import Feature
+from casset.inputs import MAX_SAFE_INTEGER, check_display_text, quantise_seconds
 from casset.metric_rules import VisualEventType
 from casset.rules import HOOK_MAX_SEC, HOOK_MIN_SEC, MAX_PRICE_MINOR
 from casset.tags import ALLOWLIST, BPM_MAX, BPM_MIN, TRACK_CATEGORIES, TagCategory
 
-Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-DisplayName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
-Bio = Annotated[str, StringConstraints(max_length=500)]
+# Text someone else sees (in a rendered video, a page, a notification): no control characters, no
+# bidirectional overrides, something visible (casset.inputs.check_display_text). Every such field is
+# Annotated[str, StringConstraints(its strip and lengths), DisplayText] (DisplayParagraph where line
+# breaks belong); the lengths come first so their errors keep pydantic's string_too_long type.
+DisplayText = AfterValidator(check_display_text)
+DisplayParagraph = AfterValidator(partial(check_display_text, multiline=True))
+Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), DisplayText]
+DisplayName = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80), DisplayText
+]
+Bio = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500), DisplayParagraph]
 ContentType = Annotated[str, StringConstraints(min_length=3, max_length=100)]
 UploadKey = Annotated[str, StringConstraints(min_length=1, max_length=512)]
-HookStart = Annotated[float, Field(ge=0, le=36_000)]
-HookDuration = Annotated[float, Field(ge=HOOK_MIN_SEC, le=HOOK_MAX_SEC)]
-MinorUnits = Annotated[int, Field(ge=1, le=MAX_PRICE_MINOR, description="Integer minor units (cents)")]
+# Numbers are numbers ("500" and true are refused: strict), bounded per field, and stored as they mean:
+# seconds to the millisecond (quantised before the bounds are checked), money in integer minor units.
+Seconds = Annotated[float, Strict(), Field(allow_inf_nan=False), AfterValidator(quantise_seconds)]
+Count = Annotated[int, Strict(), Field(ge=0, le=MAX_SAFE_INTEGER)]
+Cents = Annotated[int, Strict(), Field(description="Integer minor units (cents)")]
+HookStart = Annotated[Seconds, Field(ge=0, le=36_000)]
+HookDuration = Annotated[Seconds, Field(ge=HOOK_MIN_SEC, le=HOOK_MAX_SEC)]
+MinorUnits = Annotated[Cents, Field(ge=1, le=MAX_PRICE_MINOR)]
+# pydantic matches patterns with Rust's regex engine, where `$` is the end of the text (no newline before it).
 Currency = Annotated[
     str, StringConstraints(min_length=3, max_length=3, pattern="^[A-Za-z]{3}$"), Field(description="ISO 4217")
 ]
@@ -48,7 +73,8 @@ TagTexts = Annotated[
     list[TagText],
     Field(max_length=24, description="Free text, normalised to the allowlist (GET /api/tags) or refused"),
 ]
-Bpm = Annotated[int, Field(ge=BPM_MIN, le=BPM_MAX)]
+Bpm = Annotated[int, Strict(), Field(ge=BPM_MIN, le=BPM_MAX)]
+Flag = Annotated[bool, Strict()]
 VisualId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 
 
@@ -65,20 +91,20 @@ class ResponseModel(BaseModel):
 
 class UploadRequest(RequestModel):
     content_type: ContentType
-    size_bytes: Annotated[int, Field(ge=1)] | None = None
+    size_bytes: Annotated[Count, Field(ge=1)] | None = None
 
 
 class CreateProfileRequest(RequestModel):
     handle: Annotated[str, StringConstraints(min_length=1, max_length=31)]
     display_name: DisplayName
     bio: Bio | None = None
-    is_artist: bool = False
+    is_artist: Flag = False
 
 
 class UpdateProfileRequest(RequestModel):
     display_name: DisplayName | None = None
     bio: Bio | None = None
-    is_artist: bool | None = None
+    is_artist: Flag | None = None
     avatar_upload_key: UploadKey | None = None
 
 
@@ -118,14 +144,14 @@ class CreateVisualRequest(RequestModel):
     tags: TagTexts | None = None
     bpm_min: Bpm | None = None
     bpm_max: Bpm | None = None
-    duration_sec: Annotated[float, Field(gt=0, le=3600)] | None = None
-    width_px: Annotated[int, Field(gt=0, le=100_000)] | None = None
-    height_px: Annotated[int, Field(gt=0, le=100_000)] | None = None
-    size_bytes: Annotated[int, Field(ge=1)] | None = None
+    duration_sec: Annotated[Seconds, Field(gt=0, le=3600)] | None = None
+    width_px: Annotated[Count, Field(gt=0, le=100_000)] | None = None
+    height_px: Annotated[Count, Field(gt=0, le=100_000)] | None = None
+    size_bytes: Annotated[Count, Field(ge=1)] | None = None
 
 
 class SetActiveRequest(RequestModel):
-    active: bool
+    active: Flag
 
 
 class DescribeVisualRequest(RequestModel):
@@ -181,8 +207,10 @@ class CheckoutRequest(RequestModel):
 class TrackRewardRequest(RequestModel):
     reward_amount: MinorUnits
     reward_currency: Currency = "USD"
-    reward_description: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=280)]
-    reward_active: bool = False
+    reward_description: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=280), DisplayParagraph
+    ]
+    reward_active: Flag = False
 
 
 class MarkReadRequest(RequestModel):

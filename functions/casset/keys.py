@@ -8,11 +8,12 @@ from casset.media_types import MediaType
 
 _ID = r"[0-9a-z]{26}"
 _EXT = r"[a-z0-9]{2,5}"
+# Matched whole (fullmatch): with `^...$`, a key ending in a newline would pass.
 _UPLOAD = re.compile(
-    rf"^uploads/(?P<category>video|audio|image)/(?P<user>[^/]+)/(?P<upload>{_ID})\.(?P<ext>{_EXT})$"
+    rf"uploads/(?P<category>video|audio|image)/(?P<user>[^/]+)/(?P<upload>{_ID})\.(?P<ext>{_EXT})"
 )
-_VISUAL_SOURCE = re.compile(rf"^visuals/(?P<track>{_ID})/(?P<visual>{_ID})/source\.(?P<ext>{_EXT})$")
-_TRACK_AUDIO = re.compile(rf"^tracks/(?P<track>{_ID})/audio/(?P<upload>{_ID})\.(?P<ext>{_EXT})$")
+_VISUAL_SOURCE = re.compile(rf"visuals/(?P<track>{_ID})/(?P<visual>{_ID})/source\.(?P<ext>{_EXT})")
+_TRACK_AUDIO = re.compile(rf"tracks/(?P<track>{_ID})/audio/(?P<upload>{_ID})\.(?P<ext>{_EXT})")
 
 VISUALS_PREFIX = "visuals/"
 TRACKS_PREFIX = "tracks/"
@@ -63,16 +64,16 @@ def user_avatar(user_id: str, upload_id: str, media_type: MediaType) -> str:
 
 
 def parse_upload(key: str) -> Upload | None:
-    match = _UPLOAD.match(key)
+    match = _UPLOAD.fullmatch(key)
     if not match:
         return None
     return Upload(match["category"], match["user"], match["upload"], match["ext"])
 
 
 def parse_probe_target(key: str) -> VisualSource | TrackAudio | None:
-    if match := _VISUAL_SOURCE.match(key):
+    if match := _VISUAL_SOURCE.fullmatch(key):
         return VisualSource(match["track"], match["visual"])
-    if match := _TRACK_AUDIO.match(key):
+    if match := _TRACK_AUDIO.fullmatch(key):
         return TrackAudio(match["track"], match["upload"])
     return None
 

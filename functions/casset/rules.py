@@ -24,7 +24,7 @@ HOOK_MIN_SEC = 5.0
 HOOK_MAX_SEC = 30.0
 HOOK_DEFAULT_SEC = 15.0
 
-_HANDLE = re.compile(r"^[a-z0-9_][a-z0-9_.]{2,29}$")
+_HANDLE = re.compile(r"[a-z0-9_][a-z0-9_.]{2,29}")  # always fullmatch: `$` lets a trailing newline in
 RESERVED_HANDLES = frozenset(
     {"admin", "api", "casset", "help", "root", "settings", "studio", "support", "swagger"}
 )
@@ -47,9 +47,13 @@ class Caller:
         return self.user_id
 
 
+def _fold_handle(raw: str) -> str:
+    return raw.strip().removeprefix("@").lower()
+
+
 def normalise_handle(raw: str) -> str:
-    handle = raw.strip().removeprefix("@").lower()
-    if not _HANDLE.match(handle):
+    handle = _fold_handle(raw)
+    if not _HANDLE.fullmatch(handle):
         raise BadRequest(
             "A handle is 3-30 characters: letters, digits, underscores and dots, not starting with a dot.",
             code="INVALID_HANDLE",
@@ -57,6 +61,13 @@ def normalise_handle(raw: str) -> str:
     if handle in RESERVED_HANDLES:
         raise Conflict(f"The handle @{handle} is reserved.", code="HANDLE_TAKEN")
     return handle
+
+
+def handle_to_look_up(raw: str) -> str | None:
+    """The handle a path names (`@Name`, `name`), or None when it could not be anyone's handle (empty
+    once folded, like `@`, spaces or a control character): the caller answers 404 without a read."""
+    handle = _fold_handle(raw)
+    return handle if _HANDLE.fullmatch(handle) else None
 
 
 def check_hook(start_sec: float, duration_sec: float, audio_duration_sec: float | None) -> None:

@@ -25,6 +25,7 @@ from pydantic.alias_generators import to_camel
 
 from api import errors
 from api.routes.common import errors as error_responses
+from casset import inputs
 from casset.services import stripe_events
 
 logger = Logger()
@@ -49,6 +50,9 @@ class ReceiptOut(BaseModel):
 def _receive(endpoint: str, signature: str | None) -> ReceiptOut:
     # The raw body, exactly as signed: API Gateway base64-encodes bodies it does not treat as text.
     payload = app.current_event.decoded_body or ""
+    # Stripe's library and ours parse the body after the signature check; neither may recurse into a
+    # body nested thousands deep (a RecursionError would be a 500, retried by Stripe for days).
+    inputs.check_nesting(payload)
     try:
         receipt = stripe_events.receive(endpoint, payload, signature)
     except stripe_events.MalformedEvent:

@@ -8,7 +8,16 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Header
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from aws_lambda_powertools.shared.cookies import Cookie, SameSite
 
-from api.routes.common import READ_ERRORS, SIGNED_IN, WRITE_ERRORS, caller, created, created_response, errors
+from api.routes.common import (
+    READ_ERRORS,
+    SIGNED_IN,
+    WRITE_ERRORS,
+    PathId,
+    caller,
+    created,
+    created_response,
+    errors,
+)
 from api.schemas import (
     AttributionOut,
     CheckoutOut,
@@ -66,7 +75,7 @@ def set_collect_price(request: Annotated[CollectPriceRequest, Body()]) -> UserOu
     tags=["commerce"],
     responses=READ_ERRORS,
 )
-def collect_offer(slug: str) -> CollectOfferOut:
+def collect_offer(slug: PathId) -> CollectOfferOut:
     return CollectOfferOut.of(users.artist_by_slug(slug))
 
 
@@ -108,7 +117,7 @@ def create_payment_intent(
     security=SIGNED_IN,
     responses=READ_ERRORS,
 )
-def get_entitlement(artistId: str) -> EntitlementOut:
+def get_entitlement(artistId: PathId) -> EntitlementOut:
     found = entitlements.entitlement(caller(router), artistId)
     return EntitlementOut(
         artist_id=found.artist_id,
@@ -125,7 +134,7 @@ def get_entitlement(artistId: str) -> EntitlementOut:
     security=SIGNED_IN,
     responses=created_response(ReferralLinkOut) | WRITE_ERRORS,
 )
-def create_referral_link(slug: str) -> Response[ReferralLinkOut]:
+def create_referral_link(slug: PathId) -> Response[ReferralLinkOut]:
     link = referrals.create_link(caller(router), slug)
     return created(ReferralLinkOut.of(link, referrals.short_url(link.code)))
 
@@ -138,7 +147,7 @@ def create_referral_link(slug: str) -> Response[ReferralLinkOut]:
         HTTPStatus.FOUND: {"description": "Redirect to the artist's page (or the site for an unknown code)"}
     },
 )
-def open_referral_link(code: str) -> Response[None]:
+def open_referral_link(code: PathId) -> Response[None]:
     opened = referrals.open_link(code)
     return referral_redirect(opened.redirect_url, opened.click_id, opened.max_age_sec)
 

@@ -1,8 +1,10 @@
 """What the routers share: the caller, OpenAPI security and error responses, created-responses."""
 
 from http import HTTPStatus
+from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import BaseModel
@@ -12,6 +14,9 @@ from api.schemas import ErrorOut
 from casset.rules import Caller
 
 SIGNED_IN: list[dict[str, list[str]]] = [{"bearerAuth": []}]
+# Every id, handle, slug and code in a path is a DynamoDB key, which holds at most 2048 bytes (a longer
+# one is a ValidationException, not a miss); ours are at most 64 characters.
+PathId = Annotated[str, Path(min_length=1, max_length=128)]
 
 
 def errors(*statuses: int) -> dict[int, OpenAPIResponse]:

@@ -5,7 +5,15 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
-from api.routes.common import READ_ERRORS, SIGNED_IN, WRITE_ERRORS, accepted_response, caller, errors
+from api.routes.common import (
+    READ_ERRORS,
+    SIGNED_IN,
+    WRITE_ERRORS,
+    PathId,
+    accepted_response,
+    caller,
+    errors,
+)
 from api.schemas import ExportOut, ExportRequest
 from casset.entities import ExportStatus
 from casset.services import exports
@@ -60,5 +68,5 @@ def request_export(
     security=SIGNED_IN,
     responses=READ_ERRORS,
 )
-def get_export(exportId: str) -> ExportOut:
+def get_export(exportId: PathId) -> ExportOut:
     return ExportOut.of(exports.read_export(caller(router), exportId))

@@ -5,7 +5,7 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
-from api.routes.common import READ_ERRORS, SIGNED_IN, WRITE_ERRORS, caller
+from api.routes.common import READ_ERRORS, SIGNED_IN, WRITE_ERRORS, PathId, caller
 from api.schemas import (
     ActivityOut,
     ActivityPageOut,
@@ -65,7 +65,7 @@ def mark_read(request: Annotated[MarkReadRequest, Body()]) -> MarkReadOut:
     responses=READ_ERRORS,
 )
 def artist_activity(
-    artistId: str, limit: Limit = 20, cursor: Annotated[str | None, Query(max_length=512)] = None
+    artistId: PathId, limit: Limit = 20, cursor: Annotated[str | None, Query(max_length=512)] = None
 ) -> ActivityPageOut:
     items, next_id = feeds.activity(artistId, limit, _before(cursor))
     return ActivityPageOut(items=[ActivityOut.of(item) for item in items], next_cursor=_next(next_id))

@@ -12,7 +12,7 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
-from api.routes.common import SIGNED_IN, accepted_response, caller, errors
+from api.routes.common import SIGNED_IN, PathId, accepted_response, caller, errors
 from api.schemas import VisualEventOut, VisualEventRequest
 from casset.rules import Caller
 from casset.services import metrics
@@ -43,7 +43,9 @@ def _record(who: Caller, visual_id: str, request: VisualEventRequest) -> Respons
     tags=["metrics"],
     responses=accepted_response(VisualEventOut) | errors(400, 404, 413, 422, 429),
 )
-def record_event(visualId: str, request: Annotated[VisualEventRequest, Body()]) -> Response[VisualEventOut]:
+def record_event(
+    visualId: PathId, request: Annotated[VisualEventRequest, Body()]
+) -> Response[VisualEventOut]:
     # Anonymous by route: whatever the headers say, the viewer is the hashed address and browser.
     return _record(Caller(), visualId, request)
 
@@ -57,7 +59,7 @@ def record_event(visualId: str, request: Annotated[VisualEventRequest, Body()]) 
     responses=accepted_response(VisualEventOut) | errors(400, 401, 404, 413, 422, 429),
 )
 def record_my_event(
-    visualId: str, request: Annotated[VisualEventRequest, Body()]
+    visualId: PathId, request: Annotated[VisualEventRequest, Body()]
 ) -> Response[VisualEventOut]:
     who = caller(router)
     who.require_user()

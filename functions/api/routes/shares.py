@@ -8,7 +8,16 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from api.routes.commerce import referral_redirect
-from api.routes.common import READ_ERRORS, SIGNED_IN, WRITE_ERRORS, caller, created, created_response, errors
+from api.routes.common import (
+    READ_ERRORS,
+    SIGNED_IN,
+    WRITE_ERRORS,
+    PathId,
+    caller,
+    created,
+    created_response,
+    errors,
+)
 from api.schemas import CreateShareRequest, ResolvedShareOut, ShareFallbackOut, ShareOut
 from casset.services import shares
 
@@ -50,7 +59,7 @@ def create_share(request: Annotated[CreateShareRequest, Body()]) -> Response[Sha
     tags=["shares"],
     responses=READ_ERRORS,
 )
-def get_share(shareId: str) -> ResolvedShareOut:
+def get_share(shareId: PathId) -> ResolvedShareOut:
     resolved = shares.resolve(caller(router), shareId)
     fallback = resolved.fallback
     return ResolvedShareOut(
@@ -74,6 +83,6 @@ def get_share(shareId: str) -> ResolvedShareOut:
     tags=["shares"],
     responses={HTTPStatus.FOUND: {"description": "Redirect to the preview page"}, **errors(404)},
 )
-def open_share(shareId: str) -> Response[None]:
+def open_share(shareId: PathId) -> Response[None]:
     opened = shares.open_share(caller(router), shareId)
     return referral_redirect(opened.redirect_url, opened.click_id, opened.max_age_sec)

@@ -4,7 +4,16 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
-from api.routes.common import READ_ERRORS, SIGNED_IN, WRITE_ERRORS, caller, created, created_response, errors
+from api.routes.common import (
+    READ_ERRORS,
+    SIGNED_IN,
+    WRITE_ERRORS,
+    PathId,
+    caller,
+    created,
+    created_response,
+    errors,
+)
 from api.schemas import (
     AudioAccessOut,
     CreateTrackRequest,
@@ -52,7 +61,7 @@ def create_track(request: Annotated[CreateTrackRequest, Body()]) -> Response[Tra
 
 
 @router.get("/api/tracks/<trackId>", summary="A track", tags=["tracks"], responses=READ_ERRORS)
-def get_track(trackId: str) -> TrackOut:
+def get_track(trackId: PathId) -> TrackOut:
     return TrackOut.of(tracks.get_track(trackId))
 
 
@@ -63,7 +72,7 @@ def get_track(trackId: str) -> TrackOut:
     security=SIGNED_IN,
     responses=WRITE_ERRORS,
 )
-def update_track(trackId: str, request: Annotated[UpdateTrackRequest, Body()]) -> TrackOut:
+def update_track(trackId: PathId, request: Annotated[UpdateTrackRequest, Body()]) -> TrackOut:
     track = tracks.update_track(
         caller(router),
         trackId,
@@ -83,7 +92,7 @@ def update_track(trackId: str, request: Annotated[UpdateTrackRequest, Body()]) -
     security=SIGNED_IN,
     responses=WRITE_ERRORS,
 )
-def replace_audio(trackId: str, request: Annotated[ReplaceAudioRequest, Body()]) -> TrackWithUploadOut:
+def replace_audio(trackId: PathId, request: Annotated[ReplaceAudioRequest, Body()]) -> TrackWithUploadOut:
     source = tracks.AudioSource(request.audio_content_type, request.audio_upload_key)
     return _with_upload(tracks.replace_audio(caller(router), trackId, source))
 
@@ -95,7 +104,7 @@ def replace_audio(trackId: str, request: Annotated[ReplaceAudioRequest, Body()])
     responses=READ_ERRORS,
 )
 def artist_tracks(
-    artistId: str,
+    artistId: PathId,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
 ) -> TrackListOut:
     return TrackListOut(items=[TrackOut.of(track) for track in tracks.list_artist_tracks(artistId, limit)])
@@ -120,7 +129,7 @@ def _audio(link: entitlements.AudioLink) -> AudioAccessOut:
     security=SIGNED_IN,
     responses=READ_ERRORS | errors(409),
 )
-def track_audio(trackId: str) -> AudioAccessOut:
+def track_audio(trackId: PathId) -> AudioAccessOut:
     return _audio(entitlements.audio_for(caller(router), trackId))
 
 
@@ -130,7 +139,7 @@ def track_audio(trackId: str) -> AudioAccessOut:
     tags=["tracks"],
     responses=READ_ERRORS | errors(409),
 )
-def track_preview(trackId: str) -> AudioAccessOut:
+def track_preview(trackId: PathId) -> AudioAccessOut:
     return _audio(entitlements.preview_for(trackId))
 
 
@@ -141,7 +150,7 @@ def track_preview(trackId: str) -> AudioAccessOut:
     security=SIGNED_IN,
     responses=WRITE_ERRORS,
 )
-def set_reward(trackId: str, request: Annotated[TrackRewardRequest, Body()]) -> TrackOut:
+def set_reward(trackId: PathId, request: Annotated[TrackRewardRequest, Body()]) -> TrackOut:
     track = tracks.set_reward(
         caller(router),
         trackId,

@@ -4,7 +4,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
-from api.routes.common import READ_ERRORS, SIGNED_IN, WRITE_ERRORS, caller, created, created_response
+from api.routes.common import READ_ERRORS, SIGNED_IN, WRITE_ERRORS, PathId, caller, created, created_response
 from api.schemas import CreateProfileRequest, PublicUserOut, UpdateProfileRequest, UserOut
 from casset.services import users
 
@@ -49,5 +49,5 @@ def update_profile(request: Annotated[UpdateProfileRequest, Body()]) -> UserOut:
 @router.get(
     "/api/users/<handle>", summary="A public profile by handle", tags=["users"], responses=READ_ERRORS
 )
-def public_profile(handle: str) -> PublicUserOut:
+def public_profile(handle: PathId) -> PublicUserOut:
     return PublicUserOut.of(users.public_profile(handle))

@@ -4,7 +4,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
-from api.routes.common import READ_ERRORS, SIGNED_IN, WRITE_ERRORS, caller, created, created_response
+from api.routes.common import READ_ERRORS, SIGNED_IN, WRITE_ERRORS, PathId, caller, created, created_response
 from api.schemas import (
     CreateVisualRequest,
     DescribeVisualRequest,
@@ -69,7 +69,9 @@ def list_visuals(
         str | None,
         Query(max_length=400, description="Comma-separated tags a visual must all carry (free text)"),
     ] = None,
-    bpm: Annotated[int | None, Query(description="Only visuals whose BPM range holds this tempo")] = None,
+    bpm: Annotated[
+        int | None, Query(ge=1, le=999, description="Only visuals whose BPM range holds this tempo")
+    ] = None,
     limit: Limit = 20,
     cursor: Cursor = None,
 ) -> VisualPageOut:
@@ -86,7 +88,7 @@ def list_visuals(
     security=SIGNED_IN,
     responses=READ_ERRORS,
 )
-def suggestions(trackId: str, limit: Annotated[int, Query(ge=1, le=50)] = 10) -> SuggestionListOut:
+def suggestions(trackId: PathId, limit: Annotated[int, Query(ge=1, le=50)] = 10) -> SuggestionListOut:
     return SuggestionListOut(
         items=[
             SuggestionOut(
@@ -123,7 +125,7 @@ def tag_allowlist() -> TagListOut:
     security=SIGNED_IN,
     responses=READ_ERRORS,
 )
-def studio_visuals(trackId: str, limit: Limit = 20, cursor: Cursor = None) -> VisualPageOut:
+def studio_visuals(trackId: PathId, limit: Limit = 20, cursor: Cursor = None) -> VisualPageOut:
     return _page(visuals.list_studio_visuals(caller(router), trackId, limit, cursor))
 
 
@@ -133,7 +135,7 @@ def studio_visuals(trackId: str, limit: Limit = 20, cursor: Cursor = None) -> Vi
     tags=["visuals"],
     responses=READ_ERRORS,
 )
-def get_visual(visualId: str) -> VisualOut:
+def get_visual(visualId: PathId) -> VisualOut:
     return VisualOut.of(visuals.get_visual(caller(router), visualId))
 
 
@@ -144,7 +146,7 @@ def get_visual(visualId: str) -> VisualOut:
     security=SIGNED_IN,
     responses=READ_ERRORS,
 )
-def studio_visual(visualId: str) -> VisualOut:
+def studio_visual(visualId: PathId) -> VisualOut:
     return VisualOut.of(visuals.get_visual(caller(router), visualId))
 
 
@@ -155,7 +157,7 @@ def studio_visual(visualId: str) -> VisualOut:
     security=SIGNED_IN,
     responses=WRITE_ERRORS,
 )
-def set_active(trackId: str, visualId: str, request: Annotated[SetActiveRequest, Body()]) -> VisualOut:
+def set_active(trackId: PathId, visualId: PathId, request: Annotated[SetActiveRequest, Body()]) -> VisualOut:
     return VisualOut.of(visuals.set_active(caller(router), trackId, visualId, request.active))
 
 
@@ -166,7 +168,9 @@ def set_active(trackId: str, visualId: str, request: Annotated[SetActiveRequest,
     security=SIGNED_IN,
     responses=WRITE_ERRORS,
 )
-def describe(trackId: str, visualId: str, request: Annotated[DescribeVisualRequest, Body()]) -> VisualOut:
+def describe(
+    trackId: PathId, visualId: PathId, request: Annotated[DescribeVisualRequest, Body()]
+) -> VisualOut:
     description = visuals.Description(request.tags, request.bpm_min, request.bpm_max)
     return VisualOut.of(
         visuals.describe(caller(router), trackId, visualId, description, request.model_fields_set)
@@ -180,7 +184,7 @@ def describe(trackId: str, visualId: str, request: Annotated[DescribeVisualReque
     security=SIGNED_IN,
     responses=WRITE_ERRORS,
 )
-def move(trackId: str, visualId: str, request: Annotated[MoveVisualRequest, Body()]) -> VisualOut:
+def move(trackId: PathId, visualId: PathId, request: Annotated[MoveVisualRequest, Body()]) -> VisualOut:
     return VisualOut.of(visuals.move(caller(router), trackId, visualId, request.after_visual_id))
 
 
@@ -191,7 +195,7 @@ def move(trackId: str, visualId: str, request: Annotated[MoveVisualRequest, Body
     security=SIGNED_IN,
     responses=WRITE_ERRORS,
 )
-def archive(trackId: str, visualId: str) -> VisualOut:
+def archive(trackId: PathId, visualId: PathId) -> VisualOut:
     return VisualOut.of(visuals.archive(caller(router), trackId, visualId))
 
 
@@ -202,5 +206,5 @@ def archive(trackId: str, visualId: str) -> VisualOut:
     security=SIGNED_IN,
     responses=WRITE_ERRORS,
 )
-def unarchive(trackId: str, visualId: str) -> VisualOut:
+def unarchive(trackId: PathId, visualId: PathId) -> VisualOut:
     return VisualOut.of(visuals.unarchive(caller(router), trackId, visualId))

@@ -6,7 +6,7 @@ from casset.data import users as users_data
 from casset.entities import User
 from casset.errors import NotFound
 from casset.media_types import MediaCategory
-from casset.rules import Caller, normalise_handle
+from casset.rules import Caller, handle_to_look_up, normalise_handle
 from casset.services import uploads
 
 
@@ -24,7 +24,8 @@ def my_profile(caller: Caller) -> User:
 
 
 def public_profile(handle: str) -> User:
-    user = users_data.get_user_by_handle(handle.strip().removeprefix("@").lower())
+    folded = handle_to_look_up(handle)
+    user = users_data.get_user_by_handle(folded) if folded else None
     if user is None:
         raise NotFound(f"No one is called @{handle}.", code="USER_NOT_FOUND")
     return user
@@ -44,7 +45,8 @@ def update_profile(caller: Caller, changes: dict[str, object], avatar_upload_key
 
 def artist_by_slug(slug: str) -> User:
     """An artist by the slug of their page (their handle)."""
-    artist = users_data.get_user_by_handle(slug.strip().removeprefix("@").lower())
+    handle = handle_to_look_up(slug)
+    artist = users_data.get_user_by_handle(handle) if handle else None
     if artist is None or not artist.is_artist:
         raise NotFound(f"No artist is called @{slug}.", code="ARTIST_NOT_FOUND")
     return artist
