@@ -18,7 +18,7 @@ from tests.media_factory import make_audio
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
 
 
-def eventually(check: Callable[[], Any], timeout: float = 20) -> Any:
+def eventually(check: Callable[[], Any], timeout: float = 60) -> Any:
     deadline = time.monotonic() + timeout
     while True:
         result = check()

@@ -187,19 +187,19 @@ def test_an_export_whose_queue_send_failed_is_sent_again_by_a_later_identical_re
 
     monkeypatch.setattr(queue, "_sqs", lambda: FailingSqs())
     body = {"trackId": track["id"], "hookStartSec": 1, "hookDurationSec": 5, "preset": "low"}
-    status, _, _ = api("POST", "/api/hooks/tiktok-video", user="a-fan", body=body)
+    status, _, _ = api("POST", "/api/hooks/tiktok-video", user=ARTIST, body=body)
     assert status == 503
     monkeypatch.setattr(queue, "_sqs", lambda: CountingSqs())
     # When the same export is asked for again at once, the job is still fresh: nothing is sent
-    status, job, _ = api("POST", "/api/hooks/tiktok-video", user="a-fan", body=body)
+    status, job, _ = api("POST", "/api/hooks/tiktok-video", user=ARTIST, body=body)
     assert (status, job["status"], sends) == (202, "QUEUED", [])
     # When it is asked for again once it has waited longer than EXPORT_RESEND_AFTER_SEC (10 s)
     later = exports.utcnow() + timedelta(seconds=11)
     monkeypatch.setattr(exports, "utcnow", lambda: later)
-    status, job, _ = api("POST", "/api/hooks/tiktok-video", user="a-fan", body=body)
+    status, job, _ = api("POST", "/api/hooks/tiktok-video", user=ARTIST, body=body)
     # Then its message is sent once more and the render runs
     assert len(sends) == 1
-    assert api("GET", f"/api/exports/{job['id']}", user="a-fan")[1]["status"] == "DONE"
+    assert api("GET", f"/api/exports/{job['id']}", user=ARTIST)[1]["status"] == "DONE"
 
 
 def test_only_one_of_two_racing_requests_claims_the_resend(aws: Any) -> None:
