@@ -5,7 +5,11 @@ Lambda hands an execution environment one event at a time, and our handlers rely
 resolver keeps the request it is resolving in module-level state. Every invocation here (the local API
 Gateway, moto's Lambda invocations for S3, SQS and EventBridge) goes through `invoke`, which holds the
 function's one local environment for the whole event, so concurrent requests to a function queue as they
-would for a function whose reserved concurrency is 1."""
+would for a function whose reserved concurrency is 1.
+
+An environment here is a handler module, not a function: this process holds one copy of each module, so
+two functions whose handlers share a module (the platform and Connect webhooks share one resolver) share
+its state and must take turns, where Lambda would give each its own copy."""
 
 import importlib
 import os
@@ -55,7 +59,7 @@ def handler_of(spec: FunctionSpec) -> Callable[[dict, Any], Any]:
 
 
 class _Environment:
-    """One function's execution environment: one event at a time."""
+    """The execution environment of the functions whose handlers live in one module: one event at a time."""
 
     def __init__(self, name: str):
         self.name = name
@@ -84,7 +88,7 @@ def _environment(name: str) -> _Environment:
 
 
 def invoke(spec: FunctionSpec, event: dict) -> Any:
-    """Run one event through the function, after any event it is already running."""
-    name = f"casset-local-{spec.logical_id}"
-    context = LambdaContext(name, spec.memory_mb, spec.timeout_sec)
-    return _environment(name).run(handler_of(spec), event, context)
+    """Run one event through the function, after any event its handler module is already running."""
+    context = LambdaContext(f"casset-local-{spec.logical_id}", spec.memory_mb, spec.timeout_sec)
+    module_name = spec.handler.rsplit(".", 1)[0]
+    return _environment(module_name).run(handler_of(spec), event, context)
