@@ -36,6 +36,7 @@ from casset.entities import (
     Visual,
     VisualKind,
 )
+from casset.error_codes import ERROR_CODES
 from casset.flags import Feature
 from casset.inputs import MAX_SAFE_INTEGER, check_display_text, quantise_seconds
 from casset.metric_rules import VisualEventType
@@ -763,7 +764,16 @@ class FeaturesOut(ResponseModel):
 
 
 class ErrorOut(ResponseModel):
-    code: str = Field(description="Stable, machine-readable; see the README's error table.")
+    code: str = Field(
+        description="Stable, machine-readable; x-error-codes gives each code's HTTP status and meaning.",
+        json_schema_extra={
+            "enum": sorted(ERROR_CODES),
+            "x-error-codes": {
+                code: {"status": int(status), "meaning": meaning}
+                for code, (status, meaning) in sorted(ERROR_CODES.items())
+            },
+        },
+    )
     message: str
     details: list[dict] = []
 

@@ -1,0 +1,106 @@
+"""Every error `code` an answer can carry, with its HTTP status and what it means: the catalogue the
+OpenAPI document publishes (ErrorOut.code) and the README's error table lists. tests/unit/test_error_codes.py
+keeps it equal to the codes the code raises and to the README."""
+
+from http import HTTPStatus
+
+_BY_STATUS: dict[HTTPStatus, dict[str, str]] = {
+    HTTPStatus.BAD_REQUEST: {
+        "BAD_REQUEST": "The request cannot be served as asked.",
+        "MALFORMED_JSON": "The body is not valid JSON.",
+        "JSON_TOO_DEEP": "The body nests more than 32 levels deep.",
+        "INVALID_NUMBER": "NaN, ±Infinity, a float out of range or an integer over 18 digits.",
+        "INVALID_ENCODING": "The body is not UTF-8.",
+        "INVALID_CURSOR": "A page cursor this API did not hand out.",
+        "INVALID_HANDLE": "A handle outside the allowed characters, or empty once normalised.",
+        "INVALID_HOOK": "A hook window outside the audio or outside 5–30 s.",
+        "UNSUPPORTED_MEDIA_TYPE": "An upload Content-Type that is not accepted for that kind of media.",
+        "UNSUPPORTED_FORMAT": "Media whose bytes are not the declared kind, container or codec.",
+        "INVALID_UPLOAD_KEY": "An upload key this API did not hand out.",
+        "INVALID_AUDIO_SOURCE": "Both or neither of audioContentType and audioUploadKey.",
+        "INVALID_VISUAL_SOURCE": "Not exactly one of contentType, uploadKey and reuseVisualId.",
+        "INVALID_TAG": "A tag outside the allowlist; details list every allowed tag.",
+        "TOO_MANY_TAGS": "More than 12 tags.",
+        "INVALID_BPM_RANGE": "bpmMin over bpmMax, or outside 20–300.",
+        "INVALID_POSITION": "A place the list cannot take (after the visual itself, or off this track).",
+        "TRACK_REQUIRED": "Neither trackId nor shareId.",
+        "SHARE_TRACK_MISMATCH": "The share is of another track.",
+        "CONFLICTING_VISUAL_IDS": "visualAssetId and ?v= name different visuals.",
+        "INVALID_PRICE": "A price that is not a positive amount in minor units.",
+        "INVALID_REWARD": "A reward that is not a positive amount in minor units.",
+        "UNSUPPORTED_CURRENCY": "A currency outside the supported ISO 4217 codes.",
+        "INVALID_SIGNATURE": "Webhooks: a missing, wrong or expired Stripe-Signature.",
+        "MALFORMED_EVENT": "Webhooks: a signed body that is not an event we can read; recorded REJECTED.",
+    },
+    HTTPStatus.UNAUTHORIZED: {"UNAUTHORIZED": "No signed-in caller."},
+    HTTPStatus.FORBIDDEN: {
+        "FORBIDDEN": "The caller may not do this.",
+        "PROFILE_REQUIRED": "Create a profile first.",
+        "NOT_AN_ARTIST": "Only artists may do this.",
+        "NOT_TRACK_OWNER": "Only the track's artist may do this.",
+        "UPLOAD_NOT_OWNED": "The upload belongs to someone else.",
+        "VISUAL_NOT_OWNED": "The visual belongs to someone else.",
+        "FEATURE_DISABLED": "A feature flag is off for this caller; details name the feature.",
+        "HOOK_WINDOW_LOCKED": "Only the artist and fans who may hear the full track choose the window.",
+    },
+    HTTPStatus.NOT_FOUND: {
+        "NOT_FOUND": "No such thing.",
+        "ROUTE_NOT_FOUND": "No such route.",
+        "USER_NOT_FOUND": "No such user.",
+        "PROFILE_NOT_FOUND": "The caller has no profile.",
+        "TRACK_NOT_FOUND": "No such track.",
+        "VISUAL_NOT_FOUND": "No such visual, or not one the caller may see.",
+        "UPLOAD_NOT_FOUND": "Nothing was uploaded under that key.",
+        "ARTIST_NOT_FOUND": "No such artist.",
+        "SHARE_NOT_FOUND": "No such share.",
+        "EXPORT_NOT_FOUND": "No such export, or not one the caller may read.",
+    },
+    HTTPStatus.CONFLICT: {
+        "CONFLICT": "The request conflicts with the current state.",
+        "PROFILE_EXISTS": "The caller already has a profile.",
+        "HANDLE_TAKEN": "Someone else has that handle.",
+        "TRACK_EXISTS": "A track with that id exists.",
+        "VISUAL_EXISTS": "A visual with that id exists.",
+        "VISUAL_NOT_READY": "The visual is not READY.",
+        "VISUAL_ARCHIVED": "The visual is archived.",
+        "VISUAL_ALREADY_ARCHIVED": "The visual is archived already.",
+        "VISUAL_NOT_ARCHIVED": "The visual is not archived.",
+        "VISUAL_CHANGED": "The visual changed meanwhile; read it and try again.",
+        "VISUAL_ALREADY_ON_TRACK": "That media is live on this track already.",
+        "SHARE_ID_TAKEN": "Share id collision; try again.",
+        "REFERRAL_CODE_TAKEN": "Referral code collision; try again.",
+        "ARTIST_NOT_ONBOARDED": "The artist cannot be paid yet; no PaymentIntent was created.",
+        "COLLECT_PRICE_NOT_SET": "The artist has no collect price.",
+        "ALREADY_COLLECTED": "The caller collected this artist already.",
+        "CANNOT_COLLECT_OWN": "Artists cannot collect themselves.",
+        "AUDIO_NOT_READY": "The track's audio is not processed yet.",
+        "AUDIO_FAILED": "The track's audio failed its probe; details give the reason.",
+        "PREVIEW_NOT_READY": "The hook preview is being cut.",
+        "PREVIEW_FAILED": "Cutting the current hook failed; a new hook or audio cuts again.",
+        "STRIPE_REJECTED": "Stripe refused the request.",
+        "EVENT_IN_FLIGHT": "Webhooks: another delivery of this event is running; Stripe retries.",
+    },
+    HTTPStatus.REQUEST_ENTITY_TOO_LARGE: {
+        "PAYLOAD_TOO_LARGE": "The body is over 64 KiB.",
+        "FILE_TOO_LARGE": "The declared upload is over 500 MB.",
+    },
+    HTTPStatus.UNSUPPORTED_MEDIA_TYPE: {"UNSUPPORTED_CONTENT_TYPE": "The body is not application/json."},
+    HTTPStatus.UNPROCESSABLE_ENTITY: {
+        "VALIDATION_FAILED": "The request does not match the schema; details name each field.",
+    },
+    HTTPStatus.TOO_MANY_REQUESTS: {
+        "RATE_LIMITED": "Too many requests; Retry-After says when to try again.",
+        "RENDER_BUDGET_EXCEEDED": "Too many new renders this hour; Retry-After says when.",
+    },
+    HTTPStatus.INTERNAL_SERVER_ERROR: {"INTERNAL_ERROR": "A bug on our side; it has been logged."},
+    HTTPStatus.SERVICE_UNAVAILABLE: {
+        "UNAVAILABLE": "A dependency is throttling or down; retry.",
+        "PAYMENTS_UNAVAILABLE": "Stripe or its secrets are unavailable; retry.",
+        "FLAGS_UNAVAILABLE": "No feature flag document could be read; retry.",
+        "RENDER_QUEUE_FULL": "Too many renders in flight; Retry-After says when to try again.",
+    },
+}
+
+ERROR_CODES: dict[str, tuple[HTTPStatus, str]] = {
+    code: (status, meaning) for status, codes in _BY_STATUS.items() for code, meaning in codes.items()
+}
