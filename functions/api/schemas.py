@@ -3,7 +3,7 @@ domain entities. Nothing from the data layer reaches a response except through t
 
 from datetime import datetime
 from functools import partial
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -763,16 +763,20 @@ class FeaturesOut(ResponseModel):
     )
 
 
+# Documented, not validated: an unknown code in an answer must never turn an error into a 500.
+_ERROR_CODE_SCHEMA: dict[str, Any] = {
+    "enum": sorted(ERROR_CODES),
+    "x-error-codes": {
+        code: {"status": int(status), "meaning": meaning}
+        for code, (status, meaning) in sorted(ERROR_CODES.items())
+    },
+}
+
+
 class ErrorOut(ResponseModel):
     code: str = Field(
         description="Stable, machine-readable; x-error-codes gives each code's HTTP status and meaning.",
-        json_schema_extra={
-            "enum": sorted(ERROR_CODES),
-            "x-error-codes": {
-                code: {"status": int(status), "meaning": meaning}
-                for code, (status, meaning) in sorted(ERROR_CODES.items())
-            },
-        },
+        json_schema_extra=_ERROR_CODE_SCHEMA,
     )
     message: str
     details: list[dict] = []

@@ -27,6 +27,8 @@ the tests' moto fixtures (the in-process `mock_aws`) and `make dev` (the moto se
 - Lambda destinations: moto ignores EventInvokeConfig. A function that has one (only asynchronously
   invoked functions do in this template) is retried MaximumRetryAttempts times on an error, then the
   event goes to its on-failure SQS queue as Lambda's destination record.
+- S3 DeleteObjectTagging on a key that does not exist: moto crashes (AttributeError, a 500 through the
+  whole stack); S3 answers 404 NoSuchKey. Here it answers NoSuchKey.
 """
 
 import base64
@@ -53,6 +55,8 @@ from moto.awslambda.models import LambdaFunction
 from moto.dynamodb.exceptions import MockValidationException
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.responses import DynamoHandler
+from moto.s3.exceptions import MissingKey
+from moto.s3.models import S3Backend
 from moto.s3.responses import S3Response
 
 from infra.local.blueprint import ACCOUNT_ID, REGION, Blueprint, FunctionSpec
@@ -84,6 +88,7 @@ def patch_moto(plan: Blueprint, *, asynchronous: bool) -> Undo:
         make_dynamodb_requests_atomic(),
         enforce_dynamodb_number_limits(),
         enforce_presigned_post_policies(),
+        answer_missing_keys_on_tagging(),
     ]
 
     def undo() -> None:
@@ -468,3 +473,17 @@ def enforce_presigned_post_policies() -> Undo:
         return original(self, request, bucket_name)
 
     return _replace(S3Response, {"_bucket_response_post": _bucket_response_post})
+
+
+def answer_missing_keys_on_tagging() -> Undo:
+    """S3's NoSuchKey for DeleteObjectTagging of a missing key, instead of moto's AttributeError."""
+    original = S3Backend.delete_object_tagging
+
+    def delete_object_tagging(
+        self: S3Backend, bucket_name: str, key_name: str, version_id: str | None = None
+    ) -> None:
+        if self.get_object(bucket_name, key_name, version_id=version_id) is None:
+            raise MissingKey(key=key_name)
+        original(self, bucket_name, key_name, version_id=version_id)
+
+    return _replace(S3Backend, {"delete_object_tagging": delete_object_tagging})

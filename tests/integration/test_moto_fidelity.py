@@ -327,3 +327,20 @@ def test_an_expired_policy_is_refused(api: Api, settings_env: Any) -> None:
     assert _error(answer) == (403, "AccessDenied")
     assert "Policy expired" in answer.text
     assert not object_exists(target["key"])
+
+
+# S3 answers for missing keys
+
+
+@pytest.mark.usefixtures("aws")
+def test_removing_the_tags_of_a_missing_object_is_no_such_key_as_in_s3() -> None:
+    s3 = boto3.client("s3")
+    with pytest.raises(ClientError) as refused:
+        s3.delete_object_tagging(Bucket=bucket(), Key=f"visuals/never-uploaded-{os.urandom(4).hex()}.mp4")
+    assert (
+        refused.value.response["Error"]["Code"],
+        refused.value.response["ResponseMetadata"]["HTTPStatusCode"],
+    ) == (
+        "NoSuchKey",
+        404,
+    )

@@ -117,6 +117,19 @@ def test_archiving_a_processing_visual_cancels_its_upload(api: Api, artist: Arti
     assert (status, body["status"], body["failureReason"]) == (200, "FAILED", "UPLOAD_CANCELLED")
 
 
+def test_a_visual_archived_before_anything_was_uploaded_unarchives_failed(api: Api, artist: Artist) -> None:
+    # Given a visual archived while its upload had not arrived (no object in the bucket at all)
+    created = start_visual(api, artist.user_id, artist.track_id)
+    path = f"/api/tracks/{artist.track_id}/visuals/{created['visual']['id']}"
+    assert api("POST", f"{path}/archive", user=artist.user_id)[0] == 200
+    # When the artist unarchives it (S3 answers NoSuchKey when its lifecycle tags are removed)
+    status, body, _ = api("POST", f"{path}/unarchive", user=artist.user_id)
+    # Then it comes back FAILED, its upload cancelled, and a second unarchive is refused
+    assert (status, body["status"], body["failureReason"]) == (200, "FAILED", "UPLOAD_CANCELLED")
+    status, body, _ = api("POST", f"{path}/unarchive", user=artist.user_id)
+    assert (status, body["code"]) == (409, "VISUAL_NOT_ARCHIVED")
+
+
 # A probe that crashes on every attempt
 
 
