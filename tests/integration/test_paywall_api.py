@@ -518,6 +518,61 @@ def test_a_budget_spent_between_its_price_and_the_write_writes_nothing(
     assert spent.value.wait_sec == pytest.approx(3540 + 3600)  # the hit's weight is gone an hour on
 
 
+def test_a_transaction_conflict_with_an_identical_request_is_run_again(
+    api: Api, media_module: Media, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from collections.abc import Iterator
+    from contextlib import contextmanager
+
+    from pynamodb.exceptions import CancellationReason, TransactWriteError, VerboseClientError
+
+    from casset.data import exports as exports_data
+    from casset.data import rate_limits
+    from casset.services.exports import export_id_for, plan_export
+    from casset.services.tracks import get_track
+
+    stage = _stage(api, media_module)
+    monkeypatch.setattr(rate_limits, "time", _Clock(_fresh_hour() + 60))
+    budget = rate_limits.Budget(support.fresh("renders#"), 2, 3600)
+    plan = plan_export(get_track(stage.track_id), 6.5, HOOK_SECONDS, None, None, "low")
+    real_transaction = exports_data.transaction
+    attempts: list[int] = []
+
+    class Dropped:
+        def save(self, *args: Any, **kwargs: Any) -> None: ...
+        def update(self, *args: Any, **kwargs: Any) -> None: ...
+
+    @contextmanager
+    def conflicting_once() -> Iterator[Any]:
+        attempts.append(1)
+        if len(attempts) > 1:
+            with real_transaction() as writer:
+                yield writer
+            return
+        yield Dropped()
+        raise TransactWriteError(
+            "cancelled",
+            cause=VerboseClientError(
+                {"Error": {"Code": "TransactionCanceledException", "Message": "conflict"}},
+                "TransactWriteItems",
+                cancellation_reasons=[CancellationReason("TransactionConflict"), None],
+            ),
+        )
+
+    # Given DynamoDB cancelling the first try: it met an identical request's transaction on the item
+    monkeypatch.setattr(exports_data, "transaction", conflicting_once)
+
+    # When the job is written with its charge
+    job, created = exports_data.create_export(export_id_for(plan), plan, "someone", rate_limits.quote(budget))
+
+    # Then the second try wrote the job and charged the budget once (one of two hits left)
+    try:
+        assert created and len(attempts) == 2 and exports_data.get_export(job.id) is not None
+        assert rate_limits.take(budget) is None and rate_limits.take(budget) is not None
+    finally:
+        exports_data.fail(job.id, "TEST", "ended by the test")
+
+
 # The track or artist behind an id is gone: still the id's own 404
 
 

@@ -1,6 +1,8 @@
 """Export jobs. Every state change is conditioned on the state it leaves, so a redelivered or duplicate
 message cannot render a finished export again."""
 
+import random
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -22,11 +24,14 @@ from casset.data._dynamo import (
 )
 from casset.data.tables import ExportItem, OutputAttribute, PlanAttribute
 from casset.entities import ExportJob, ExportOutput, ExportStatus, RenderPlan
+from casset.errors import Unavailable
 from casset.settings import get_settings
 
 # The one value of the sparse in-flight index's key: present while QUEUED or RENDERING, removed at the end.
 IN_FLIGHT = "RENDER"
 _CONDITION_FAILED = "ConditionalCheckFailed"
+_CONFLICT = "TransactionConflict"
+_CONFLICT_ATTEMPTS = 3
 
 
 def _to_job(item: ExportItem) -> ExportJob:
@@ -156,21 +161,27 @@ def count_in_flight(since: datetime, up_to: int) -> int:
 def _charged(charge: rate_limits.Quote, write: Callable[[TransactWrite], object]) -> bool:
     """Run the write that starts a render and its charge as one transaction. False when the write's own
     condition failed (another request started the render: nothing charged); rate_limits.BudgetSpent when
-    the budget had no room (nothing written)."""
-    try:
-        with translated_errors(), transaction() as writer:
-            write(writer)
-            rate_limits.charge_in(writer, charge)
-    except TransactWriteError as error:
-        # PynamoDB sends puts before updates, each kind in call order: the export's write (a put or an
-        # update) is the first item either way, the charge (an update) the second.
-        export_code, charge_code = [*cancellation_codes(error), None, None][:2]
-        if export_code == _CONDITION_FAILED:
-            return False
-        if charge_code == _CONDITION_FAILED:
-            raise rate_limits.BudgetSpent(charge.full_wait_sec) from error
-        raise
-    return True
+    the budget had no room (nothing written). DynamoDB cancels a transaction that meets another one on
+    the same item (two identical first requests at once) with TransactionConflict: it is run again, and
+    then sees the other's outcome."""
+    for attempt in range(_CONFLICT_ATTEMPTS):
+        try:
+            with translated_errors(), transaction() as writer:
+                write(writer)
+                rate_limits.charge_in(writer, charge)
+            return True
+        except TransactWriteError as error:
+            # PynamoDB sends puts before updates, each kind in call order: the export's write (a put or
+            # an update) is the first item either way, the charge (an update) the second.
+            export_code, charge_code = [*cancellation_codes(error), None, None][:2]
+            if export_code == _CONDITION_FAILED:
+                return False
+            if charge_code == _CONDITION_FAILED:
+                raise rate_limits.BudgetSpent(charge.full_wait_sec) from error
+            if _CONFLICT not in (export_code, charge_code):
+                raise
+            time.sleep(random.uniform(0, 0.02 * (attempt + 1)))  # jittered: racers must not meet again
+    raise Unavailable("This export is being asked for by many at once; retry shortly.")
 
 
 def claim_resend(job: ExportJob) -> bool:
