@@ -43,16 +43,17 @@ def parse_json_body(body: str) -> Any:
 
 
 def rate_limit_mutations(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response:
-    """A fixed budget of writes per signed-in caller per minute; API Gateway throttles the rest."""
+    """A budget of writes per signed-in caller in any minute (sliding, as the render budget: a fixed
+    minute would let twice the budget through across its boundary); API Gateway throttles the rest."""
     caller = caller_of(app.current_event)
     own_limit = _OWN_LIMIT.fullmatch(app.current_event.path)
     if app.current_event.request_context.http.method in _MUTATING and caller.user_id and not own_limit:
         limit = get_settings().mutations_per_minute
-        hits, reset_in = rate_limits.hit(f"mutations#{caller.user_id}", _WINDOW_SEC)
-        if hits > limit:
+        wait_sec = rate_limits.take(rate_limits.Budget(f"mutations#{caller.user_id}", limit, _WINDOW_SEC))
+        if wait_sec is not None:
             raise RateLimited(
                 f"Too many changes: {limit} a minute. Try again shortly.",
-                retry_after_sec=max(1, math.ceil(reset_in)),
+                retry_after_sec=max(1, math.ceil(wait_sec)),
             )
     return next_middleware(app)
 

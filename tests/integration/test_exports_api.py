@@ -72,6 +72,21 @@ def _export(api: Api, track_id: str, **extra: Any) -> tuple[int, dict[str, Any]]
     return status, job
 
 
+def _pin_rate_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The rate limiter's clock a minute into an hour no other test uses, so every budget starts empty."""
+    from casset.data import rate_limits
+
+    hour = 2_000_000_000 - 2_000_000_000 % 3600 + 3600 * int.from_bytes(os.urandom(3))
+    monkeypatch.setattr(rate_limits, "time", type("Clock", (), {"time": staticmethod(lambda: hour + 60.0)}))
+
+
+def _only_export_of(track_id: str) -> dict[str, Any]:
+    """The track's one export job as stored (a test-only scan of a small moto table)."""
+    items = boto3.client("dynamodb").scan(TableName=os.environ["EXPORTS_TABLE"])["Items"]
+    [item] = [item for item in items if item["plan"]["M"]["trackId"]["S"] == track_id]
+    return item
+
+
 def _download(url: str) -> bytes:
     key = url.split(".amazonaws.com/", 1)[1].split("?", 1)[0]
     return boto3.client("s3").get_object(Bucket=os.environ["MEDIA_BUCKET"], Key=key)["Body"].read()
@@ -164,15 +179,22 @@ def test_unknown_exports_are_404(api: Api) -> None:
     assert status == 404 and body["code"] == "EXPORT_NOT_FOUND"
 
 
-def test_an_export_whose_queue_send_failed_is_sent_again_by_a_later_identical_request(
+def test_an_export_left_queued_without_its_message_is_sent_again_by_a_later_identical_request(
     api: Api, track: dict, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from botocore.exceptions import ClientError
 
     from casset.data import queue
+    from casset.errors import Unavailable
     from casset.services import exports
 
-    # Given an export request whose send to the render queue fails: 503, the job stays QUEUED
+    # Given an export request whose send to the render queue fails, and so does ending the job (the
+    # database is unavailable too; a request that dies between the write and the send is the same): 503,
+    # the job stays QUEUED
+    def database_down(*args: Any) -> bool:
+        raise Unavailable("down too")
+
+    monkeypatch.setattr(exports.exports_data, "fail_unsent", database_down)
     real_sqs = queue._sqs()
     sends: list[str] = []
 
@@ -189,6 +211,7 @@ def test_an_export_whose_queue_send_failed_is_sent_again_by_a_later_identical_re
     body = {"trackId": track["id"], "hookStartSec": 1, "hookDurationSec": 5, "preset": "low"}
     status, _, _ = api("POST", "/api/hooks/tiktok-video", user=ARTIST, body=body)
     assert status == 503
+    monkeypatch.undo()
     monkeypatch.setattr(queue, "_sqs", lambda: CountingSqs())
     # When the same export is asked for again at once, the job is still fresh: nothing is sent
     status, job, _ = api("POST", "/api/hooks/tiktok-video", user=ARTIST, body=body)
@@ -199,6 +222,39 @@ def test_an_export_whose_queue_send_failed_is_sent_again_by_a_later_identical_re
     status, job, _ = api("POST", "/api/hooks/tiktok-video", user=ARTIST, body=body)
     # Then its message is sent once more and the render runs
     assert len(sends) == 1
+    assert api("GET", f"/api/exports/{job['id']}", user=ARTIST)[1]["status"] == "DONE"
+
+
+def test_an_export_whose_queue_send_failed_ends_failed_refunded_and_renders_when_asked_again(
+    api: Api, track: dict, monkeypatch: pytest.MonkeyPatch, settings_env: Any
+) -> None:
+    from botocore.exceptions import ClientError
+
+    from casset.data import queue
+
+    # Given a budget of one render (in an hour of its own: the artist renders in other tests too), and
+    # a first request whose send to the render queue fails
+    settings_env(EXPORT_RENDERS_PER_HOUR="1")
+    _pin_rate_clock(monkeypatch)
+    real_sqs = queue._sqs()
+
+    class FailingSqs:
+        def send_message(self, **kwargs: Any) -> Any:
+            raise ClientError({"Error": {"Code": "ServiceUnavailable", "Message": "down"}}, "SendMessage")
+
+    monkeypatch.setattr(queue, "_sqs", lambda: FailingSqs())
+    body = {"trackId": track["id"], "hookStartSec": 1.5, "hookDurationSec": 5, "preset": "low"}
+    status, _, _ = api("POST", "/api/hooks/tiktok-video", user=ARTIST, body=body)
+    assert status == 503
+    # Then nothing waits for a message nobody sends: the job ended FAILED, out of the in-flight index
+    stored = _only_export_of(track["id"])
+    assert stored["status"]["S"] == "FAILED" and stored["failureReason"]["S"] == "RENDER_QUEUE_UNAVAILABLE"
+    assert "inFlight" not in stored and "inFlightSince" not in stored
+    # When the queue is back and the same export is asked for again
+    monkeypatch.setattr(queue, "_sqs", lambda: real_sqs)
+    status, job, _ = api("POST", "/api/hooks/tiktok-video", user=ARTIST, body=body)
+    # Then it renders: the failed send was refunded, so the budget of one still had room
+    assert status == 202, job
     assert api("GET", f"/api/exports/{job['id']}", user=ARTIST)[1]["status"] == "DONE"
 
 

@@ -344,6 +344,267 @@ def test_a_job_in_flight_longer_than_any_render_can_take_no_longer_holds_a_place
         exports_data.fail(stale.id, "TEST", "ended by the test")
 
 
+class _Clock:
+    """The rate limiter's clock, set by the test (casset.data.rate_limits reads time.time())."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def time(self) -> float:
+        return self.now
+
+
+def _fresh_hour() -> float:
+    """The start of an hour no other test uses, so every budget starts empty."""
+    return 2_000_000_000 - 2_000_000_000 % 3600 + 3600 * int.from_bytes(os.urandom(3))
+
+
+def test_the_render_budget_slides_across_the_hour(
+    api: Api, media_module: Media, settings_env: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from casset.data import rate_limits
+
+    stage = _stage(api, media_module)
+    settings_env(EXPORT_RENDERS_PER_HOUR="2")
+    hour = _fresh_hour()
+    clock = _Clock(hour + 3590)
+    monkeypatch.setattr(rate_limits, "time", clock)
+    # Given a user who started their two renders in the last ten seconds of an hour
+    _exported(api, stage.user_id, stage.track_id, hookStartSec=0.125)
+    _exported(api, stage.user_id, stage.track_id, hookStartSec=0.375)
+
+    # When they start another ten seconds into the next hour
+    clock.now = hour + 3600 + 10
+    status, body, headers = _export(api, stage.user_id, stage.track_id, hookStartSec=0.625)
+
+    # Then the last hour still holds both: refused, until the earlier hour's weight falls to one render
+    # (half-way through the new hour)
+    assert (status, body["code"]) == (429, "RENDER_BUDGET_EXCEEDED")
+    assert int(headers["Retry-After"]) == 1790
+    clock.now = hour + 3600 + 1800
+    assert _export(api, stage.user_id, stage.track_id, hookStartSec=0.625)[0] == 202
+
+
+def test_counting_renders_in_flight_reads_one_page_of_the_index(
+    api: Api, media_module: Media, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pynamodb.connection.table import TableConnection
+
+    from casset.clock import utcnow
+    from casset.data import exports as exports_data
+    from casset.services.exports import plan_export
+    from casset.services.tracks import get_track
+
+    stage = _stage(api, media_module)
+    since = utcnow() - timedelta(seconds=1)
+    track = get_track(stage.track_id)
+    jobs = [
+        exports_data.create_export(
+            support.fresh("counted"), plan_export(track, start, 5, None, None, "low"), "x"
+        )[0]
+        for start in (0.5, 1.5, 2.5)
+    ]
+    queries: list[dict[str, Any]] = []
+    real_query = TableConnection.query
+
+    def counted_query(self: TableConnection, *args: Any, **kwargs: Any) -> Any:
+        queries.append(kwargs)
+        return real_query(self, *args, **kwargs)
+
+    monkeypatch.setattr(TableConnection, "query", counted_query)
+    try:
+        assert exports_data.count_in_flight(since, 2) == 2
+        assert [(query["select"], query["limit"]) for query in queries] == [("COUNT", 2)]
+    finally:
+        for job in jobs:
+            exports_data.fail(job.id, "TEST", "ended by the test")
+
+
+def _job_of(stage: support.Artist, start: float, requested_by: str) -> tuple[str, Any]:
+    """An export job of the track's audio from `start`, written as another request would have."""
+    from casset.data import exports as exports_data
+    from casset.services.exports import export_id_for, plan_export
+    from casset.services.tracks import get_track
+
+    plan = plan_export(get_track(stage.track_id), start, HOOK_SECONDS, None, None, "low")
+    job, created = exports_data.create_export(export_id_for(plan), plan, requested_by)
+    assert created
+    return job.id, job
+
+
+def _read_first_as(monkeypatch: pytest.MonkeyPatch, seen: Any) -> None:
+    """The request's first read of the job returns `seen` (what it read before a racing request wrote)."""
+    from casset.services import exports
+
+    real = exports.exports_data.get_export
+    reads: list[str] = []
+
+    def racing_read(export_id: str) -> Any:
+        reads.append(export_id)
+        return seen if len(reads) == 1 else real(export_id)
+
+    monkeypatch.setattr(exports.exports_data, "get_export", racing_read)
+
+
+def test_a_request_that_loses_the_race_to_create_a_render_pays_nothing(
+    api: Api, media_module: Media, settings_env: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from casset.data import exports as exports_data
+    from casset.data import rate_limits
+
+    stage = _stage(api, media_module)
+    settings_env(EXPORT_RENDERS_PER_HOUR="1")
+    monkeypatch.setattr(rate_limits, "time", _Clock(_fresh_hour() + 60))
+    # Given an identical request that created the job just after this one found none
+    export_id, _ = _job_of(stage, 4.0, "someone-else")
+    _read_first_as(monkeypatch, None)
+    try:
+        # When this one asks for it
+        status, job, _ = _export(api, stage.user_id, stage.track_id, hookStartSec=4.0)
+        # Then it gets the winner's job, and its budget of one render is untouched
+        assert (status, job["id"]) == (202, export_id)
+        assert _export(api, stage.user_id, stage.track_id, hookStartSec=3.0)[0] == 202
+    finally:
+        exports_data.fail(export_id, "TEST", "ended by the test")
+
+
+def test_a_request_that_loses_the_race_to_requeue_a_failed_render_pays_nothing(
+    api: Api, media_module: Media, settings_env: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from casset.data import exports as exports_data
+    from casset.data import rate_limits
+
+    stage = _stage(api, media_module)
+    settings_env(EXPORT_RENDERS_PER_HOUR="1")
+    monkeypatch.setattr(rate_limits, "time", _Clock(_fresh_hour() + 60))
+    # Given a FAILED job that another request queued again just after this one read it FAILED
+    export_id, _ = _job_of(stage, 4.5, "someone-else")
+    assert exports_data.fail(export_id, "TEST", "failed for the test")
+    seen_failed = exports_data.get_export(export_id)
+    assert exports_data.requeue_failed(export_id) is not None
+    _read_first_as(monkeypatch, seen_failed)
+    try:
+        # When this one asks for it
+        status, job, _ = _export(api, stage.user_id, stage.track_id, hookStartSec=4.5)
+        # Then it gets the job the winner queued, and its budget of one render is untouched
+        assert (status, job["id"], job["status"]) == (202, export_id, "QUEUED")
+        assert _export(api, stage.user_id, stage.track_id, hookStartSec=3.5)[0] == 202
+    finally:
+        exports_data.fail(export_id, "TEST", "ended by the test")
+
+
+def test_a_budget_spent_between_its_price_and_the_write_writes_nothing(
+    api: Api, media_module: Media, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from casset.data import exports as exports_data
+    from casset.data import rate_limits
+    from casset.services.exports import export_id_for, plan_export
+    from casset.services.tracks import get_track
+
+    stage = _stage(api, media_module)
+    monkeypatch.setattr(rate_limits, "time", _Clock(_fresh_hour() + 60))
+    budget = rate_limits.Budget(support.fresh("renders#"), 1, 3600)
+    # Given a price read while the budget had room, and a concurrent request that then took the room
+    priced = rate_limits.quote(budget)
+    assert rate_limits.take(budget) is None
+    plan = plan_export(get_track(stage.track_id), 5.5, HOOK_SECONDS, None, None, "low")
+
+    # When the job is written with that charge
+    with pytest.raises(rate_limits.BudgetSpent) as spent:
+        exports_data.create_export(export_id_for(plan), plan, "someone", priced)
+
+    # Then nothing was written, and the wait is the budget's
+    assert exports_data.get_export(export_id_for(plan)) is None
+    assert spent.value.wait_sec == pytest.approx(3540 + 3600)  # the hit's weight is gone an hour on
+
+
+def test_a_transaction_conflict_with_an_identical_request_is_run_again(
+    api: Api, media_module: Media, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from collections.abc import Iterator
+    from contextlib import contextmanager
+
+    from pynamodb.exceptions import CancellationReason, TransactWriteError, VerboseClientError
+
+    from casset.data import exports as exports_data
+    from casset.data import rate_limits
+    from casset.services.exports import export_id_for, plan_export
+    from casset.services.tracks import get_track
+
+    stage = _stage(api, media_module)
+    monkeypatch.setattr(rate_limits, "time", _Clock(_fresh_hour() + 60))
+    budget = rate_limits.Budget(support.fresh("renders#"), 2, 3600)
+    plan = plan_export(get_track(stage.track_id), 6.5, HOOK_SECONDS, None, None, "low")
+    real_transaction = exports_data.transaction
+    attempts: list[int] = []
+
+    class Dropped:
+        def save(self, *args: Any, **kwargs: Any) -> None: ...
+        def update(self, *args: Any, **kwargs: Any) -> None: ...
+
+    @contextmanager
+    def conflicting_once() -> Iterator[Any]:
+        attempts.append(1)
+        if len(attempts) > 1:
+            with real_transaction() as writer:
+                yield writer
+            return
+        yield Dropped()
+        raise TransactWriteError(
+            "cancelled",
+            cause=VerboseClientError(
+                {"Error": {"Code": "TransactionCanceledException", "Message": "conflict"}},
+                "TransactWriteItems",
+                cancellation_reasons=[CancellationReason("TransactionConflict"), None],
+            ),
+        )
+
+    # Given DynamoDB cancelling the first try: it met an identical request's transaction on the item
+    monkeypatch.setattr(exports_data, "transaction", conflicting_once)
+
+    # When the job is written with its charge
+    job, created = exports_data.create_export(export_id_for(plan), plan, "someone", rate_limits.quote(budget))
+
+    # Then the second try wrote the job and charged the budget once (one of two hits left)
+    try:
+        assert created and len(attempts) == 2 and exports_data.get_export(job.id) is not None
+        assert rate_limits.take(budget) is None and rate_limits.take(budget) is not None
+    finally:
+        exports_data.fail(job.id, "TEST", "ended by the test")
+
+
+# The track or artist behind an id is gone: still the id's own 404
+
+
+def test_an_export_whose_artist_profile_is_gone_is_not_found_by_outsiders(
+    api: Api, media_module: Media
+) -> None:
+    stage = _stage(api, media_module)
+    job = _exported(api, stage.user_id, stage.track_id, hookStartSec=6, hookDurationSec=6)
+    boto3.client("dynamodb").delete_item(
+        TableName=os.environ["USERS_TABLE"], Key={"id": {"S": stage.user_id}}
+    )
+
+    assert support.error_code(_read(api, _fan(api), job["id"])) == (404, "EXPORT_NOT_FOUND")
+
+
+def test_a_visual_whose_track_is_gone_is_not_found(api: Api, media_module: Media) -> None:
+    stage = _stage(api, media_module)
+    visual_id = _visual(api, stage, media_module)
+    boto3.client("dynamodb").delete_item(
+        TableName=os.environ["TRACKS_TABLE"], Key={"id": {"S": stage.track_id}}
+    )
+    someone = support.create_profile(api, artist=True)
+    their_track = support.create_track(api, someone)["track"]["id"]
+
+    read = api("GET", f"/api/visuals/{visual_id}", user=someone)
+    reused = api(
+        "POST", f"/api/tracks/{their_track}/visuals", user=someone, body={"reuseVisualId": visual_id}
+    )
+
+    assert support.error_code(read) == support.error_code(reused) == (404, "VISUAL_NOT_FOUND")
+
+
 # One visibility rule for visuals named by id
 
 

@@ -3,6 +3,7 @@ unknown routes, and callers over their per-minute write budget. Every error has 
 
 import base64
 import json
+import os
 from typing import Any
 
 import pytest
@@ -192,7 +193,8 @@ def test_every_client_error_has_a_code_and_a_message(api: Api, method: str, path
 @pytest.fixture
 def three_writes_a_minute(settings_env: Any, monkeypatch: pytest.MonkeyPatch) -> int:
     """RATE_LIMIT_MUTATIONS_PER_MINUTE=3, and the rate limiter's clock pinned 20 s into a window, so a
-    test never straddles two windows. Returns the seconds left in the window."""
+    test never straddles two windows. Returns how long a spent budget waits: the 40 s left in the window,
+    then 20 s of the next, until the sliding window's share of these three writes is down to two."""
     from casset.data import rate_limits
 
     settings_env(RATE_LIMIT_MUTATIONS_PER_MINUTE="3")
@@ -200,7 +202,7 @@ def three_writes_a_minute(settings_env: Any, monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setattr(
         rate_limits, "time", type("Clock", (), {"time": staticmethod(lambda: window_start + 20)})
     )
-    return 40
+    return 60
 
 
 def patch_me(api: Api, user: str) -> tuple[int, Any, dict]:
@@ -213,7 +215,7 @@ def test_the_fourth_write_in_a_minute_is_rate_limited(api: Api, three_writes_a_m
     assert [patch_me(api, user)[0] for _ in range(2)] == [200, 200]
     # When they write a fourth time
     status, body, headers = patch_me(api, user)
-    # Then they are told to come back when the window ends
+    # Then they are told to come back once a write fits in the sliding minute
     assert (status, body["code"]) == (429, "RATE_LIMITED")
     assert headers["Retry-After"] == str(three_writes_a_minute)
     assert int(headers["Retry-After"]) > 0
@@ -261,3 +263,23 @@ def test_the_budget_is_back_in_the_next_window(
     monkeypatch.setattr(rate_limits, "time", type("Clock", (), {"time": staticmethod(lambda: later)}))
 
     assert patch_me(api, user)[0] == 200
+
+
+def test_the_write_budget_slides_across_the_minute(
+    api: Api, settings_env: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from casset.data import rate_limits
+
+    settings_env(RATE_LIMIT_MUTATIONS_PER_MINUTE="3")
+    minute = 1_900_000_000.0 - 1_900_000_000.0 % 60 + 60 * int.from_bytes(os.urandom(3))
+    now = [minute + 58]
+    monkeypatch.setattr(rate_limits, "time", type("Clock", (), {"time": staticmethod(lambda: now[0])}))
+    # Given three writes in the last two seconds of a minute
+    user = create_profile(api)
+    assert [patch_me(api, user)[0] for _ in range(2)] == [200, 200]
+    # When the user writes again two seconds into the next minute
+    now[0] = minute + 62
+    status, body, headers = patch_me(api, user)
+    # Then the sliding minute still holds three writes: refused, for the 20 s until it holds two
+    assert (status, body["code"]) == (429, "RATE_LIMITED")
+    assert headers["Retry-After"] == "18"

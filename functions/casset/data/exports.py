@@ -1,16 +1,37 @@
 """Export jobs. Every state change is conditioned on the state it leaves, so a redelivered or duplicate
 message cannot render a finished export again."""
 
+import random
+import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
+from pynamodb.constants import COUNT
+from pynamodb.exceptions import TransactWriteError
+from pynamodb.expressions.update import Action
+from pynamodb.transactions import TransactWrite
+
 from casset.clock import utcnow
-from casset.data._dynamo import fetch, put_if, ready, translated_errors, update_if
+from casset.data import rate_limits
+from casset.data._dynamo import (
+    cancellation_codes,
+    fetch,
+    put_if,
+    ready,
+    transaction,
+    translated_errors,
+    update_if,
+)
 from casset.data.tables import ExportItem, OutputAttribute, PlanAttribute
 from casset.entities import ExportJob, ExportOutput, ExportStatus, RenderPlan
+from casset.errors import Unavailable
 from casset.settings import get_settings
 
 # The one value of the sparse in-flight index's key: present while QUEUED or RENDERING, removed at the end.
 IN_FLIGHT = "RENDER"
+_CONDITION_FAILED = "ConditionalCheckFailed"
+_CONFLICT = "TransactionConflict"
+_CONFLICT_ATTEMPTS = 3
 
 
 def _to_job(item: ExportItem) -> ExportJob:
@@ -43,8 +64,12 @@ def get_export(export_id: str) -> ExportJob | None:
     return _to_job(item) if item else None
 
 
-def create_export(export_id: str, plan: RenderPlan, requested_by: str) -> tuple[ExportJob, bool]:
-    """The job for this plan: a new QUEUED one (True), or the one that already exists (False)."""
+def create_export(
+    export_id: str, plan: RenderPlan, requested_by: str, charge: rate_limits.Quote | None = None
+) -> tuple[ExportJob, bool]:
+    """The job for this plan: a new QUEUED one (True), or the one that already exists (False). With a
+    charge, the job is created and the render charged in one transaction: only the request that creates it
+    pays, and a budget with no room (rate_limits.BudgetSpent) writes nothing."""
     ready()
     now = utcnow()
     item = ExportItem(
@@ -60,39 +85,103 @@ def create_export(export_id: str, plan: RenderPlan, requested_by: str) -> tuple[
         in_flight=IN_FLIGHT,
         in_flight_since=now,
     )
-    if put_if(item, ExportItem.id.does_not_exist()):
+    is_new = ExportItem.id.does_not_exist()
+    if charge is None:
+        created = put_if(item, is_new)
+    else:
+        created = _charged(charge, lambda writer: writer.save(item, condition=is_new))
+    if created:
         return _to_job(item), True
     existing = get_export(export_id)
     if existing is None:  # expired by TTL between the two calls: make it anew
-        return create_export(export_id, plan, requested_by)
+        return create_export(export_id, plan, requested_by, charge)
     return existing, False
 
 
-def requeue_failed(export_id: str) -> bool:
-    """A FAILED export asked for again is queued again; False if someone else already did."""
+def requeue_failed(export_id: str, charge: rate_limits.Quote | None = None) -> ExportJob | None:
+    """A FAILED export asked for again is queued again (charged with the render, in one transaction, when
+    a charge is given) and returned as stored; None if someone else already did (nothing charged)."""
     now = utcnow()
+    actions: list[Action] = [
+        ExportItem.status.set(ExportStatus.QUEUED.value),
+        ExportItem.progress.set(0),
+        ExportItem.failure_reason.remove(),
+        ExportItem.failure_message.remove(),
+        ExportItem.eta_sec.remove(),
+        ExportItem.expires_at.set(now + timedelta(days=get_settings().export_retention_days)),
+        ExportItem.in_flight.set(IN_FLIGHT),
+        ExportItem.in_flight_since.set(now),
+        ExportItem.updated_at.set(now),
+    ]
+    was_failed = ExportItem.status == ExportStatus.FAILED.value
+    if charge is None:
+        requeued = update_if(ExportItem(id=export_id), actions, was_failed)
+    else:
+        requeued = _charged(
+            charge, lambda writer: writer.update(ExportItem(id=export_id), actions, condition=was_failed)
+        )
+    item = fetch(ExportItem, export_id, consistent_read=True) if requeued else None
+    return _to_job(item) if item else None
+
+
+def fail_unsent(job: ExportJob, reason: str, message: str) -> bool:
+    """End a job whose queue message could not be sent FAILED, if nothing touched it since it was written
+    (a re-send or a render would have): it then holds no place in flight, and asking again queues it."""
     return _update(
-        export_id,
+        job.id,
         [
-            ExportItem.status.set(ExportStatus.QUEUED.value),
-            ExportItem.progress.set(0),
-            ExportItem.failure_reason.remove(),
-            ExportItem.failure_message.remove(),
-            ExportItem.eta_sec.remove(),
-            ExportItem.expires_at.set(now + timedelta(days=get_settings().export_retention_days)),
-            ExportItem.in_flight.set(IN_FLIGHT),
-            ExportItem.in_flight_since.set(now),
+            ExportItem.status.set(ExportStatus.FAILED.value),
+            ExportItem.failure_reason.set(reason),
+            ExportItem.failure_message.set(message[:500]),
+            ExportItem.finished_at.set(utcnow()),
+            ExportItem.in_flight.remove(),
+            ExportItem.in_flight_since.remove(),
         ],
-        ExportItem.status == ExportStatus.FAILED.value,
+        (ExportItem.status == ExportStatus.QUEUED.value) & (ExportItem.updated_at == job.updated_at),
     )
 
 
 def count_in_flight(since: datetime, up_to: int) -> int:
     """How many jobs entered QUEUED after `since` and are still QUEUED or RENDERING, counting at most
-    `up_to` (one query of the sparse index, eventually consistent: a burst can overshoot by a few)."""
+    `up_to`: one Query of the sparse index, Select=COUNT, Limit=up_to, first page only (PynamoDB's
+    count() pages through the whole index: its limit counts returned items, and COUNT returns none).
+    Eventually consistent: a burst can overshoot by a few."""
     ready()
     with translated_errors():
-        return ExportItem.in_flight_index.count(IN_FLIGHT, ExportItem.in_flight_since > since, limit=up_to)
+        page = ExportItem._get_connection().query(
+            IN_FLIGHT,
+            range_key_condition=ExportItem.in_flight_since > since,
+            index_name=ExportItem.in_flight_index.Meta.index_name,
+            select=COUNT,
+            limit=up_to,
+        )
+    return int(page["Count"])
+
+
+def _charged(charge: rate_limits.Quote, write: Callable[[TransactWrite], object]) -> bool:
+    """Run the write that starts a render and its charge as one transaction. False when the write's own
+    condition failed (another request started the render: nothing charged); rate_limits.BudgetSpent when
+    the budget had no room (nothing written). DynamoDB cancels a transaction that meets another one on
+    the same item (two identical first requests at once) with TransactionConflict: it is run again, and
+    then sees the other's outcome."""
+    for attempt in range(_CONFLICT_ATTEMPTS):
+        try:
+            with translated_errors(), transaction() as writer:
+                write(writer)
+                rate_limits.charge_in(writer, charge)
+            return True
+        except TransactWriteError as error:
+            # PynamoDB sends puts before updates, each kind in call order: the export's write (a put or
+            # an update) is the first item either way, the charge (an update) the second.
+            export_code, charge_code = [*cancellation_codes(error), None, None][:2]
+            if export_code == _CONDITION_FAILED:
+                return False
+            if charge_code == _CONDITION_FAILED:
+                raise rate_limits.BudgetSpent(charge.full_wait_sec) from error
+            if _CONFLICT not in (export_code, charge_code):
+                raise
+            time.sleep(random.uniform(0, 0.02 * (attempt + 1)))  # jittered: racers must not meet again
+    raise Unavailable("This export is being asked for by many at once; retry shortly.")
 
 
 def claim_resend(job: ExportJob) -> bool:

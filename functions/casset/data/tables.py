@@ -313,7 +313,7 @@ class ExportItem(Model):
 
 
 class RateLimitItem(Model):
-    """A fixed-window counter per caller and window; TTL deletes spent windows."""
+    """One window's counter of a sliding-window budget (casset.data.rate_limits); TTL deletes spent ones."""
 
     class Meta:
         table_name = "RateLimits"

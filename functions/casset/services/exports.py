@@ -21,7 +21,7 @@ from casset.entities import (
     Visual,
     VisualKind,
 )
-from casset.errors import BadRequest, Conflict, NotFound
+from casset.errors import BadRequest, Conflict, NotFound, Unavailable
 from casset.flags import Feature, require_for
 from casset.paywall import HookWindow, hook_window, may_read_export, track_hook
 from casset.rules import Caller, check_hook, export_send_lost
@@ -34,6 +34,7 @@ RENDERER_VERSION = "1"
 Preset = Literal["high", "standard", "low"]
 SHARED_VISUAL_UNAVAILABLE = "SHARED_VISUAL_UNAVAILABLE"
 RETRIES_EXHAUSTED = "RENDER_RETRIES_EXHAUSTED"
+QUEUE_UNAVAILABLE = "RENDER_QUEUE_UNAVAILABLE"
 
 
 @dataclass(frozen=True)
@@ -57,9 +58,9 @@ def export_id_for(plan: RenderPlan) -> str:
 
 def request_export(caller: Caller, ask: ExportAsk) -> ExportJob:
     """The export for this request: finished already, in flight, or queued now. The window is the
-    paywall's (casset.paywall.hook_window: only the artist and collectors choose it); a new render is
-    charged to the requester's budget. A share whose visual fell back adds a warning to this answer only:
-    the job is shared by everyone asking for its plan."""
+    paywall's (casset.paywall.hook_window: only the artist and collectors choose it); a render started
+    now is charged to the requester's budget (_find_or_start). A share whose visual fell back adds a
+    warning to this answer only: the job is shared by everyone asking for its plan."""
     requester = caller.require_user()
     stored_share = shares.get_share(ask.share_id) if ask.share_id else None
     track = get_track(track_of(ask.track_id, stored_share))
@@ -80,16 +81,8 @@ def request_export(caller: Caller, ask: ExportAsk) -> ExportJob:
     )
     plan = plan_export(track, window.start_sec, window.duration_sec, choice.visual, ask.share_url, ask.preset)
     export_id = export_id_for(plan)
-    cached = exports_data.get_export(export_id)
-    if cached is None or cached.status is ExportStatus.FAILED:
-        render_budget.charge(requester)  # only a render about to start costs anything
-    job, created = exports_data.create_export(export_id, plan, requester)
-    if created:
-        queue.enqueue_render(job.id)
-    elif job.status is ExportStatus.FAILED and exports_data.requeue_failed(job.id):
-        queue.enqueue_render(job.id)
-        job = get_export(job.id)
-    elif export_send_lost(job, utcnow(), get_settings().export_resend_after_sec) and (
+    job = _find_or_start(requester, export_id, plan)
+    if export_send_lost(job, utcnow(), get_settings().export_resend_after_sec) and (
         exports_data.claim_resend(job)
     ):
         queue.enqueue_render(job.id)
@@ -97,6 +90,35 @@ def request_export(caller: Caller, ask: ExportAsk) -> ExportJob:
         return job
     warning = f"{SHARED_VISUAL_UNAVAILABLE}: {choice.fallback.message}"
     return job.model_copy(update={"warnings": [*job.warnings, warning]})
+
+
+def _find_or_start(requester: str, export_id: str, plan: RenderPlan) -> ExportJob:
+    """The job of this plan. A render starts only where there is none, or it FAILED: queued and charged to
+    the requester in one write (casset.services.render_budget), so whoever loses the race to start it
+    pays nothing and gets the winner's job. The winner sends the queue message; if that fails, the job
+    ends FAILED and the charge is refunded, so no QUEUED job waits for a message nobody sends (a request
+    that dies between the write and the send leaves it to export_send_lost's re-send)."""
+    found = exports_data.get_export(export_id)
+    if found is not None and found.status is not ExportStatus.FAILED:
+        return found
+    with render_budget.charge(requester) as charge:
+        if found is None:
+            job, created = exports_data.create_export(export_id, plan, requester, charge)
+            if not created:
+                return job
+            started = job
+        else:
+            requeued = exports_data.requeue_failed(found.id, charge)
+            if requeued is None:
+                return get_export(export_id)
+            started = requeued
+    try:
+        queue.enqueue_render(started.id)
+    except Unavailable:
+        if exports_data.fail_unsent(started, QUEUE_UNAVAILABLE, "The render could not be queued; ask again."):
+            render_budget.refund(charge)
+        raise
+    return started
 
 
 def track_of(track_id: str | None, share: HookShare | None) -> str:

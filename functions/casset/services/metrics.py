@@ -65,11 +65,15 @@ def record_event(
     salt = "" if caller.user_id else metrics_data.viewer_salt(salt_day(now))
     viewer = viewer_of(caller.user_id, source_ip, user_agent, salt)
 
-    hits, reset_in = rate_limits.hit(rate_limit_subject(viewer, visual.id), RATE_WINDOW_SEC)
-    if hits > settings.visual_events_per_minute:
+    wait_sec = rate_limits.take(
+        rate_limits.Budget(
+            rate_limit_subject(viewer, visual.id), settings.visual_events_per_minute, RATE_WINDOW_SEC
+        )
+    )
+    if wait_sec is not None:
         raise RateLimited(
             f"Too many events for this visual: {settings.visual_events_per_minute} a minute.",
-            retry_after_sec=max(1, math.ceil(reset_in)),
+            retry_after_sec=max(1, math.ceil(wait_sec)),
         )
 
     claim = None

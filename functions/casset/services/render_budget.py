@@ -1,8 +1,12 @@
-"""What rendering may cost: renders are charged when one is about to start (a new export, or a failed one
-asked for again), never for a cache hit. A ceiling on renders in flight protects the platform; an hourly
-budget per user, separate from the general write limit, keeps one account from spending it all."""
+"""What rendering may cost: a render is charged in the same write that starts it (a new export, or a failed
+one asked for again), so a request that finds the render already started, or loses the race to start it,
+costs nothing, and neither does a cache hit. A ceiling on renders in flight protects the platform; a budget
+per user over any hour (casset.data.rate_limits), separate from the general write limit, keeps one account
+from spending it all."""
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
 from casset.clock import utcnow
@@ -17,9 +21,11 @@ RENDER_BUDGET_EXCEEDED = "RENDER_BUDGET_EXCEEDED"
 QUEUE_FULL_RETRY_SEC = 30
 
 
-def charge(user_id: str) -> None:
-    """Let one more render start for this user, or refuse: 503 while the platform's renders in flight
-    are at the ceiling (nothing spent), 429 once the user started their hourly budget's worth."""
+@contextmanager
+def charge(user_id: str) -> Iterator[rate_limits.Quote]:
+    """The charge for one render, to join the write that starts it (casset.data.exports), or a refusal:
+    503 while the platform's renders in flight are at the ceiling, 429 once the user started their
+    budget's worth in the last hour. Nothing is spent unless that write succeeds."""
     settings = get_settings()
     since = utcnow() - timedelta(seconds=settings.export_in_flight_horizon_sec)
     if exports_data.count_in_flight(since, settings.export_max_in_flight) >= settings.export_max_in_flight:
@@ -28,11 +34,17 @@ def charge(user_id: str) -> None:
             retry_after_sec=QUEUE_FULL_RETRY_SEC,
         )
     limit = settings.export_renders_per_hour
-    started, reset_in = rate_limits.hit(f"renders#{user_id}", BUDGET_WINDOW_SEC)
-    if started > limit:
+    try:
+        yield rate_limits.quote(rate_limits.Budget(f"renders#{user_id}", limit, BUDGET_WINDOW_SEC))
+    except rate_limits.BudgetSpent as spent:
         raise RateLimited(
-            f"You have started {limit} new hook video renders this hour; exports already rendered stay "
-            "free to fetch. Try again later.",
-            retry_after_sec=max(1, math.ceil(reset_in)),
+            f"You have started {limit} new hook video renders in the last hour; exports already rendered "
+            "stay free to fetch. Try again later.",
+            retry_after_sec=max(1, math.ceil(spent.wait_sec)),
             code=RENDER_BUDGET_EXCEEDED,
-        )
+        ) from spent
+
+
+def refund(charged: rate_limits.Quote) -> None:
+    """A render that was charged but could not be queued after all costs nothing."""
+    rate_limits.give_back(charged)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from casset import keys, positions, suggestions, tags
 from casset.clock import utcnow
 from casset.data import storage
+from casset.data import tracks as tracks_data
 from casset.data import visuals as visuals_data
 from casset.data.pages import decode_cursor, encode_cursor
 from casset.entities import DeclaredMedia, MediaStatus, Metrics, Track, Visual, VisualKind
@@ -129,7 +130,7 @@ def _reuse(
     """A new visual on this track sharing an earlier upload's media object and probe figures."""
     found = visuals_data.get_visual(original_id)
     if found is not None:  # someone else's unready visual is not found here either, as when read
-        visible_visual(caller, get_track(found.track_id), found)
+        _visible(caller, found)
     original = check_can_reuse(caller, found)
     root_id = original.reused_from or original.id
     _check_media_not_live_on(track.id, original.source_key)
@@ -218,10 +219,19 @@ def get_visual_and_track(caller: Caller, visual_id: str) -> tuple[Visual, Track]
     visual = visuals_data.get_visual(visual_id)
     if visual is None:
         raise NotFound("No such visual.", code="VISUAL_NOT_FOUND")
-    track = get_track(visual.track_id)
-    visible_visual(caller, track, visual)
+    track = _visible(caller, visual)
     require_for(V1, caller, track.artist_id)
     return visual, track
+
+
+def _visible(caller: Caller, visual: Visual) -> Track:
+    """The track of a visual the caller may see (casset.rules.visible_visual). A visual whose track is
+    gone is not found either: answering TRACK_NOT_FOUND would tell that the visual id exists."""
+    track = tracks_data.get_track(visual.track_id)
+    if track is None:
+        raise NotFound("No such visual.", code="VISUAL_NOT_FOUND")
+    visible_visual(caller, track, visual)
+    return track
 
 
 def list_track_visuals(
