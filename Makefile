@@ -2,6 +2,8 @@
 SHELL := /bin/bash
 export PYENV_VERSION ?= 3.12.1
 export SAM_CLI_TELEMETRY := 0
+export REDOCLY_TELEMETRY := off
+export REDOCLY_SUPPRESS_UPDATE_NOTICE := true
 PYTHON312 ?= python3.12
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -22,6 +24,15 @@ $(STAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $@
 
+# Node tools (Redocly CLI), pinned in package.json and package-lock.json.
+NODE_STAMP := node_modules/.installed
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+.PHONY: node_modules
+node_modules: $(NODE_STAMP)
+
 $(SAM): 
 	$(PYTHON312) -m venv $(SAM_VENV)
 	$(SAM_VENV)/bin/pip install --quiet 'aws-sam-cli>=1.170,<2'
@@ -34,10 +45,10 @@ dev: $(STAMP)
 	$(PY) -m infra.local
 
 ## Every test: unit, integration (moto), e2e (the local stack over HTTP)
-test: $(STAMP)
+test: $(STAMP) $(NODE_STAMP)
 	$(PY) -m pytest -n 2 --dist loadgroup
 
-test-unit: $(STAMP)
+test-unit: $(STAMP) $(NODE_STAMP)
 	$(PY) -m pytest tests/unit
 
 test-integration: $(STAMP)
@@ -50,14 +61,15 @@ test-e2e: $(STAMP)
 test-packaging: $(STAMP)
 	$(PY) -m pytest tests/packaging
 
-## Static checks: ruff, mypy, cfn-lint (raw and SAM-translated), sam validate --lint
-lint: $(STAMP) $(SAM)
+## Static checks: ruff, mypy, cfn-lint (raw and SAM-translated), sam validate --lint, Redocly on openapi.json
+lint: $(STAMP) $(SAM) $(NODE_STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy functions infra
 	$(VENV)/bin/cfn-lint template.yaml
 	$(PY) -m infra.translate --lint
 	$(SAM) validate --lint --region us-east-1
+	node_modules/.bin/redocly lint openapi.json
 
 ## sam build of the zip functions and the ffmpeg layer (the render image needs Docker)
 build: $(SAM) $(STAMP)
@@ -87,4 +99,4 @@ bench-metrics: $(STAMP)
 	$(PY) -m bench.metrics
 
 clean:
-	rm -rf $(VENV) $(SAM_VENV) .aws-sam .local
+	rm -rf $(VENV) $(SAM_VENV) .aws-sam .local node_modules

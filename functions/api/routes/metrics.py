@@ -38,10 +38,11 @@ def _record(who: Caller, visual_id: str, request: VisualEventRequest) -> Respons
 
 @router.post(
     "/api/visuals/<visualId>/event",
+    operation_id="recordVisualEvent",
     summary="Record an impression, pairing, export or share of a visual (anonymous viewer)",
     description=_DESCRIPTION,
     tags=["metrics"],
-    responses=accepted_response(VisualEventOut) | errors(400, 404, 413, 422, 429),
+    responses=accepted_response(VisualEventOut) | errors(404, 429),
 )
 def record_event(
     visualId: PathId, request: Annotated[VisualEventRequest, Body()]
@@ -52,11 +53,12 @@ def record_event(
 
 @router.post(
     "/api/me/visuals/<visualId>/event",
+    operation_id="recordMyVisualEvent",
     summary="Record an impression, pairing, export or share of a visual, as the signed-in caller",
     description=_DESCRIPTION,
     tags=["metrics"],
     security=SIGNED_IN,
-    responses=accepted_response(VisualEventOut) | errors(400, 401, 404, 413, 422, 429),
+    responses=accepted_response(VisualEventOut) | errors(404, 429),
 )
 def record_my_event(
     visualId: PathId, request: Annotated[VisualEventRequest, Body()]
