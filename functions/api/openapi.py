@@ -12,7 +12,7 @@ the catalogue's codes for that status (casset.error_codes), so nothing here list
 import json
 import operator
 from http import HTTPStatus
-from typing import Any
+from typing import Any, NamedTuple
 
 from api.app import SECURITY_SCHEMES, TITLE, VERSION, app
 from api.guards import spends_write_budget
@@ -56,12 +56,6 @@ TAGS = [
 ]
 
 GATEWAY_ERROR = "GatewayErrorOut"
-# What API Gateway answers itself, before any function runs (their body is GatewayErrorOut).
-_GATEWAY_STATUSES = {
-    HTTPStatus.UNAUTHORIZED,
-    HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
-    HTTPStatus.TOO_MANY_REQUESTS,
-}
 _BODY_STATUSES = (
     HTTPStatus.BAD_REQUEST,
     HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
@@ -76,74 +70,76 @@ _POWERTOOLS_SCHEMAS = ("HTTPValidationError", "ValidationError", "ResponseValida
 _BOUNDS = {"ge": "minimum", "gt": "exclusiveMinimum", "le": "maximum", "lt": "exclusiveMaximum"}
 
 
-def _schema_ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
+class Answer(NamedTuple):
+    """An error status an operation can answer, and who answers it: our code (ErrorOut), API Gateway
+    before it (GatewayErrorOut), or either."""
+
+    status: HTTPStatus
+    ours: bool
+    gateway: bool
+
+    @property
+    def name(self) -> str:
+        name = "".join(word.capitalize() for word in self.status.name.split("_"))
+        if not self.ours:
+            return f"Gateway{name}"
+        return f"{name}OrGateway" if self.gateway else name
+
+    def response(self) -> dict[str, Any]:
+        phrase = self.status.phrase
+        gateway: dict[str, Any] = {"$ref": f"#/components/schemas/{GATEWAY_ERROR}"}
+        if not self.ours:
+            return _json_response(f"{phrase}: API Gateway's own answer", gateway)
+        codes = sorted(code for code, (status, _) in ERROR_CODES.items() if status == self.status)
+        ours = {
+            "allOf": [{"$ref": "#/components/schemas/ErrorOut"}, {"properties": {"code": {"enum": codes}}}]
+        }
+        description = f"{phrase}: code is one of {', '.join(codes)}"
+        if self.gateway:
+            return _json_response(f"{description}; or API Gateway's own answer", {"anyOf": [ours, gateway]})
+        return _json_response(description, ours)
 
 
-def _response_name(status: HTTPStatus, gateway_only: bool = False) -> str:
-    name = "".join(word.capitalize() for word in status.name.split("_"))
-    return f"Gateway{name}" if gateway_only else name
-
-
-def _error_response(status: HTTPStatus, gateway: bool) -> dict[str, Any]:
-    codes = sorted(code for code, (code_status, _) in ERROR_CODES.items() if code_status == status)
-    ours = {"allOf": [_schema_ref("ErrorOut"), {"properties": {"code": {"enum": codes}}}]}
-    schema = {"anyOf": [ours, _schema_ref(GATEWAY_ERROR)]} if gateway else ours
-    description = f"{status.phrase}: code is one of {', '.join(codes)}"
-    if gateway:
-        description += "; or API Gateway's own answer"
+def _json_response(description: str, schema: dict[str, Any]) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
-def _gateway_response(status: HTTPStatus) -> dict[str, Any]:
-    return {
-        "description": f"{status.phrase}: API Gateway's own answer",
-        "content": {"application/json": {"schema": _schema_ref(GATEWAY_ERROR)}},
-    }
-
-
-def _declared_errors(method: str, path: str, operation: dict[str, Any]) -> dict[HTTPStatus, str]:
-    """Each error status the operation can answer, with the shared response that describes it."""
-    statuses = {HTTPStatus(int(status)) for status in operation["responses"] if int(status) >= 400}
-    statuses.discard(HTTPStatus.UNPROCESSABLE_ENTITY)  # Powertools declares it on every route
+def _declared_errors(method: str, path: str, operation: dict[str, Any]) -> list[Answer]:
+    """Each error status the operation can answer, and who answers it."""
+    ours = {HTTPStatus(int(status)) for status in operation["responses"] if int(status) >= 400}
+    ours.discard(HTTPStatus.UNPROCESSABLE_ENTITY)  # Powertools declares it on every route
+    gateway = {HTTPStatus.TOO_MANY_REQUESTS}  # its throttling, on every route
+    parameters = operation.get("parameters", [])
     if "requestBody" in operation:
-        statuses.update(_BODY_STATUSES)
-    if operation.get("parameters"):
-        statuses.add(HTTPStatus.UNPROCESSABLE_ENTITY)
-    signed_in = bool(operation.get("security"))
-    if signed_in:
-        statuses.add(HTTPStatus.UNAUTHORIZED)
-    ours_429 = HTTPStatus.TOO_MANY_REQUESTS in statuses or (signed_in and spends_write_budget(method, path))
-    statuses.update(_EVERYWHERE)
-    declared = {status: _response_name(status) for status in statuses}
-    declared[HTTPStatus.TOO_MANY_REQUESTS] = _response_name(HTTPStatus.TOO_MANY_REQUESTS, not ours_429)
-    return declared
+        ours.update(_BODY_STATUSES)
+        gateway.add(HTTPStatus.REQUEST_ENTITY_TOO_LARGE)  # over its payload limit
+    if parameters:
+        ours.add(HTTPStatus.UNPROCESSABLE_ENTITY)
+    if any(parameter["in"] == "path" for parameter in parameters):
+        ours.add(HTTPStatus.NOT_FOUND)  # a value the router does not match is ROUTE_NOT_FOUND
+    if operation.get("security"):
+        ours.add(HTTPStatus.UNAUTHORIZED)
+        gateway.add(HTTPStatus.UNAUTHORIZED)  # the JWT authorizer
+        if spends_write_budget(method, path):
+            ours.add(HTTPStatus.TOO_MANY_REQUESTS)
+    ours.update(_EVERYWHERE)
+    return [Answer(status, status in ours, status in gateway) for status in sorted(ours | gateway)]
 
 
-def _complete(method: str, path: str, operation: dict[str, Any]) -> set[str]:
-    """Completes one operation in place; returns the names of the shared responses it uses."""
+def _complete(method: str, path: str, operation: dict[str, Any]) -> set[Answer]:
+    """Completes one operation in place; returns the shared responses it uses."""
     declared = _declared_errors(method, path, operation)
     responses = {status: response for status, response in operation["responses"].items() if int(status) < 400}
     for response in responses.values():
         # Redirects and 204s have no body (Powertools gives every response its return type's).
         if not response.get("content"):
             response.pop("content", None)
-    for status in sorted(declared):
-        responses[str(int(status))] = {"$ref": f"#/components/responses/{declared[status]}"}
+    for answer in declared:
+        responses[str(int(answer.status))] = {"$ref": f"#/components/responses/{answer.name}"}
     operation["responses"] = dict(sorted(responses.items()))
     # Anonymous operations say so; otherwise the document's (absent) default would leave it unsaid.
     operation.setdefault("security", [])
-    return set(declared.values())
-
-
-def _shared_responses(names: set[str]) -> dict[str, Any]:
-    shared: dict[str, Any] = {}
-    for status in HTTPStatus:
-        if _response_name(status) in names:
-            shared[_response_name(status)] = _error_response(status, status in _GATEWAY_STATUSES)
-        if _response_name(status, gateway_only=True) in names:
-            shared[_response_name(status, gateway_only=True)] = _gateway_response(status)
-    return dict(sorted(shared.items()))
+    return set(declared)
 
 
 def _json_schema_bounds(node: Any) -> None:
@@ -186,7 +182,7 @@ def build() -> dict[str, Any]:
     merged["info"] |= {"license": LICENSE, "contact": CONTACT}
     merged["servers"] = SERVERS
     merged["tags"] = TAGS
-    used: set[str] = set()
+    used: set[Answer] = set()
     for path, operations in merged["paths"].items():
         for method, operation in operations.items():
             used |= _complete(method, path, operation)
@@ -202,7 +198,7 @@ def build() -> dict[str, Any]:
     }
     merged["components"]["schemas"] = dict(sorted(schemas.items()))
     _json_schema_bounds(merged)
-    merged["components"]["responses"] = _shared_responses(used)
+    merged["components"]["responses"] = {answer.name: answer.response() for answer in sorted(used)}
     return merged
 
 

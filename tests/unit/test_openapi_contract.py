@@ -89,8 +89,10 @@ def test_shape_decides_the_shared_answers() -> None:
     assert {"400", "413", "415", "422"} <= set(operations["PATCH /api/tracks/{trackId}"]["responses"])
     # Signed-in writes spend the write budget; API Gateway's authorizer may refuse the token.
     update = operations["PATCH /api/tracks/{trackId}"]["responses"]
-    assert update["401"] == {"$ref": "#/components/responses/Unauthorized"}
-    assert update["429"] == {"$ref": "#/components/responses/TooManyRequests"}
+    assert update["401"] == {"$ref": "#/components/responses/UnauthorizedOrGateway"}
+    assert update["429"] == {"$ref": "#/components/responses/TooManyRequestsOrGateway"}
+    # A path value the router does not match is 404 ROUTE_NOT_FOUND, even where the logic has no 404.
+    assert "404" in operations["GET /r/{code}"]["responses"]
     # An anonymous read without parameters: only API Gateway throttles it, and it cannot be a 4xx of ours.
     tags = operations["GET /api/tags"]["responses"]
     assert sorted(tags) == ["200", "429", "500", "503"]
