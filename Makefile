@@ -24,14 +24,20 @@ $(STAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $@
 
-# Node tools (Redocly CLI), pinned in package.json and package-lock.json.
+# Node tools (Redocly CLI; clients/typescript's openapi-typescript, openapi-fetch, TypeScript, tsx), pinned in
+# package.json, clients/typescript/package.json and the one package-lock.json (an npm workspace).
 NODE_STAMP := node_modules/.installed
-$(NODE_STAMP): package.json package-lock.json
+$(NODE_STAMP): package.json clients/typescript/package.json package-lock.json
 	npm ci --no-audit --no-fund
 	touch $@
 
-.PHONY: node_modules
+.PHONY: node_modules client
 node_modules: $(NODE_STAMP)
+
+## Regenerate the TypeScript client's types from openapi.json (not committed) and type-check the client
+client: $(NODE_STAMP)
+	npm run --workspace clients/typescript generate
+	npm run --workspace clients/typescript check
 
 $(SAM): 
 	$(PYTHON312) -m venv $(SAM_VENV)
@@ -54,7 +60,7 @@ test-unit: $(STAMP) $(NODE_STAMP)
 test-integration: $(STAMP)
 	$(PY) -m pytest tests/integration
 
-test-e2e: $(STAMP)
+test-e2e: $(STAMP) $(NODE_STAMP)
 	$(PY) -m pytest tests/e2e
 
 ## Each Lambda package built as Lambda gets it (pip, no SAM or Docker); its handler imported in a clean Python
@@ -70,6 +76,7 @@ lint: $(STAMP) $(SAM) $(NODE_STAMP)
 	$(PY) -m infra.translate --lint
 	$(SAM) validate --lint --region us-east-1
 	node_modules/.bin/redocly lint openapi.json
+	$(MAKE) --no-print-directory client
 
 ## sam build of the zip functions and the ffmpeg layer (the render image needs Docker)
 build: $(SAM) $(STAMP)
