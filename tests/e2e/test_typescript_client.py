@@ -1,8 +1,9 @@
 """A real client of the contract: clients/typescript's types are generated from openapi.json
 (openapi-typescript), type-checked with its calls (`tsc --noEmit`), and its walk of the main flow runs
-against the local stack through openapi-fetch (profile, track with its audio uploaded, visual uploaded,
-READY, activated, exported and polled to DONE, the MP4 downloaded, shared). When the document drifts from
-the code, tsc or the walk fails."""
+against the local stack through openapi-fetch: profile, track with its audio uploaded, visual uploaded,
+READY, activated, exported and polled to DONE, the MP4 downloaded, shared; Stripe connected, a price set,
+collected by a fan at the Stripe fake until the webhook gives them the full track. When the document
+drifts from the code, tsc or the walk fails."""
 
 import os
 import shutil
@@ -13,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from infra.local.stripe_fake import API_KEY
 from tests.media_factory import make_audio, make_video
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
@@ -55,6 +57,9 @@ def test_the_client_walks_the_main_flow_against_the_local_stack(
     env = os.environ | {
         "CASSET_API_URL": stack.url,
         "CASSET_TOKEN": stack.token(f"ts-walk-{uuid.uuid4().hex[:8]}"),
+        "CASSET_FAN_TOKEN": stack.token(f"ts-fan-{uuid.uuid4().hex[:8]}"),
+        "CASSET_STRIPE_URL": stack.stripe_url,
+        "CASSET_STRIPE_KEY": API_KEY,
         "CASSET_AUDIO": str(make_audio(tmp_path / "song.mp3", seconds=8.0)),
         "CASSET_VIDEO": str(make_video(tmp_path / "loop.mp4", seconds=2, width=180, height=320)),
     }
@@ -65,4 +70,5 @@ def test_the_client_walks_the_main_flow_against_the_local_stack(
     for step in ("createProfile", "createTrack", "upload audio", "createVisual", "activateVisual"):
         assert step in steps
     assert "requestExport" in steps and "download" in steps and "createShare" in steps
+    assert "createPaymentIntent" in steps and "collected" in steps
     assert walked.stdout.splitlines()[-1].startswith("walked: ")

@@ -1,9 +1,12 @@
 // The main flow, as a frontend walks it, through the generated types and openapi-fetch: an artist's
 // profile, a track with its audio uploaded through the presigned POST, a visual uploaded the same way,
-// READY, activated, exported to a hook video (polled to DONE, the MP4 downloaded), and shared.
+// READY, activated, exported to a hook video (polled to DONE, the MP4 downloaded) and shared; then the
+// artist connects Stripe and sets a price, and a fan collects them (the PaymentIntent confirmed at the
+// Stripe API the stack talks to) until the signed webhook gives the fan the full track.
 //
 //   CASSET_API_URL=http://127.0.0.1:3000 CASSET_TOKEN=$(make token SUB=me) \
-//   CASSET_AUDIO=song.mp3 CASSET_VIDEO=loop.mp4 npm run walk
+//   CASSET_FAN_TOKEN=$(make token SUB=fan) CASSET_STRIPE_URL=http://127.0.0.1:12111 \
+//   CASSET_STRIPE_KEY=sk_test_... CASSET_AUDIO=song.mp3 CASSET_VIDEO=loop.mp4 npm run walk
 //
 // Each step prints one line; any answer the flow does not expect ends the walk with a non-zero exit.
 import { readFile } from "node:fs/promises";
@@ -19,10 +22,22 @@ function setting(name: string): string {
   return value;
 }
 
-const api = createClient<paths>({
-  baseUrl: setting("CASSET_API_URL"),
-  headers: { Authorization: `Bearer ${setting("CASSET_TOKEN")}` },
-});
+function client(token: string) {
+  return createClient<paths>({ baseUrl: setting("CASSET_API_URL"), headers: { Authorization: `Bearer ${token}` } });
+}
+
+const api = client(setting("CASSET_TOKEN"));
+const fan = client(setting("CASSET_FAN_TOKEN"));
+
+async function stripe(path: string, form: Record<string, string> = {}): Promise<Record<string, unknown>> {
+  const response = await fetch(`${setting("CASSET_STRIPE_URL")}${path}`, {
+    method: "POST",
+    headers: { Authorization: `Basic ${Buffer.from(`${setting("CASSET_STRIPE_KEY")}:`).toString("base64")}` },
+    body: new URLSearchParams(form),
+  });
+  if (!response.ok) throw new Error(`Stripe ${path}: ${response.status} ${await response.text()}`);
+  return (await response.json()) as Record<string, unknown>;
+}
 
 function answered<T>(step: string, result: { data?: T; error?: unknown; response: Response }): T {
   if (result.data === undefined) {
@@ -128,6 +143,37 @@ async function main(): Promise<void> {
     await api.GET("/api/shares/{shareId}", { params: { path: { shareId: share.id } } }),
   );
   if (resolved.visualAssetId !== visualId) throw new Error(`share shows ${resolved.visualAssetId}`);
+
+  const onboarding = answered("connectStripe", await api.POST("/api/studio/stripe/connect"));
+  // The onboarding link is the page Stripe shows the artist; opening it finishes onboarding at the fake.
+  await fetch(onboarding.onboardingUrl, { redirect: "manual" });
+  await poll(
+    "getMyProfile",
+    async () => answered("getMyProfile", await api.GET("/api/users/me")),
+    (me) => me.stripeOnboardingComplete === true,
+  );
+  answered(
+    "setCollectPrice",
+    await api.PUT("/api/studio/collect-price", { body: { amount: 700, currency: "USD" } }),
+  );
+  answered(
+    "createProfile (fan)",
+    await fan.POST("/api/users", { body: { handle: `${handle}_fan`, displayName: "Fan" } }),
+  );
+  const checkout = answered(
+    "createPaymentIntent",
+    await fan.POST("/api/checkout/payment-intent", { body: { artistSlug: handle } }),
+  );
+  await stripe(`/v1/payment_intents/${checkout.paymentIntentId}`, { payment_method: "pm_card_visa" });
+  const confirmed = await stripe(`/v1/payment_intents/${checkout.paymentIntentId}/confirm`);
+  console.log(`Stripe confirm: ${String(confirmed.status)}`);
+  const audio = await poll(
+    "getTrackAudio",
+    async () =>
+      answered("getTrackAudio", await fan.GET("/api/tracks/{trackId}/audio", { params: { path: { trackId } } })),
+    (access) => access.access === "FULL",
+  );
+  console.log(`collected: the fan hears the full track (${audio.access})`);
   console.log(`walked: track ${trackId}, visual ${visualId}, export ${exportId}, share ${share.url}`);
 }
 
