@@ -4,10 +4,12 @@ generates them from the code, completed with what every route of a kind answers.
 
 Routes declare their success answer and the errors of their own logic (api.routes.common). Here, from
 each operation's shape, come the answers the shared machinery gives: a JSON body's 400 (not JSON, too
-deep, bad numbers, not UTF-8), 413, 415 and 422; a parameter's 422; a signed-in route's 401 (API
-Gateway's JWT authorizer, or the API's own); the write budget's 429 (api.guards); API Gateway's
-throttling 429; and 500/503 everywhere. Each error status is one shared response whose `code` is one of
-the catalogue's codes for that status (casset.error_codes), so nothing here lists codes by hand."""
+deep, bad numbers, not UTF-8), 413 (ours at 64 KiB, API Gateway's over its limit), 415 and 422; a
+parameter's 422; a path parameter's 404 (a value the router does not match is ROUTE_NOT_FOUND); a
+signed-in route's 401 (API Gateway's JWT authorizer, or the API's own); the write budget's 429
+(api.guards); API Gateway's throttling 429; and 500/503 everywhere. Each error status is one shared
+response whose `code` is one of the catalogue's codes for that status (casset.error_codes), so nothing
+here lists codes by hand."""
 
 import json
 import operator

@@ -53,10 +53,12 @@ def test_operation_ids_are_unique_camel_case_names() -> None:
     assert {"getTrack", "createVisual", "requestExport", "activateVisual"} <= set(ids)
 
 
-def test_every_operation_says_who_may_call_it() -> None:
+def test_every_operation_says_who_may_call_it_under_a_declared_tag() -> None:
+    tags = {tag["name"] for tag in build()["tags"]}
     for label, operation in _operations():
         assert operation["security"] in ([], [{"bearerAuth": []}]), label
-        assert operation["tags"] and operation["summary"], label
+        assert operation["summary"], label
+        assert operation["tags"] and set(operation["tags"]) <= tags, label
 
 
 def _catalogue_codes(status: int) -> list[str]:
