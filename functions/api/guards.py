@@ -42,12 +42,18 @@ def parse_json_body(body: str) -> Any:
         ) from error
 
 
+def spends_write_budget(method: str, path: str) -> bool:
+    """Whether a signed-in caller's request counts against their writes a minute (the OpenAPI document
+    declares 429 from this too)."""
+    return method.upper() in _MUTATING and not _OWN_LIMIT.fullmatch(path)
+
+
 def rate_limit_mutations(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response:
     """A budget of writes per signed-in caller in any minute (sliding, as the render budget: a fixed
     minute would let twice the budget through across its boundary); API Gateway throttles the rest."""
     caller = caller_of(app.current_event)
-    own_limit = _OWN_LIMIT.fullmatch(app.current_event.path)
-    if app.current_event.request_context.http.method in _MUTATING and caller.user_id and not own_limit:
+    method = app.current_event.request_context.http.method
+    if caller.user_id and spends_write_budget(method, app.current_event.path):
         limit = get_settings().mutations_per_minute
         wait_sec = rate_limits.take(rate_limits.Budget(f"mutations#{caller.user_id}", limit, _WINDOW_SEC))
         if wait_sec is not None:

@@ -25,6 +25,7 @@ from pydantic.alias_generators import to_camel
 
 from api import errors
 from api.routes.common import errors as error_responses
+from api.routes.common import ok_response
 from casset import inputs
 from casset.services import stripe_events
 
@@ -34,7 +35,7 @@ metrics = Metrics()
 
 app = APIGatewayHttpResolver(enable_validation=True)
 errors.register(app)
-RESPONSES = error_responses(400, 409, 500, 503)
+RESPONSES = ok_response("Processed, ignored or a duplicate") | error_responses(400, 409)
 Signature = Annotated[str | None, Header(alias="stripe-signature", max_length=4096)]
 
 
@@ -66,6 +67,7 @@ def _receive(endpoint: str, signature: str | None) -> ReceiptOut:
 
 @app.post(
     "/api/webhooks/stripe",
+    operation_id="receiveStripeEvent",
     summary="Stripe webhook (platform endpoint, its own signing secret)",
     tags=["webhooks"],
     responses=RESPONSES,
@@ -76,6 +78,7 @@ def platform_events(stripe_signature: Signature = None) -> ReceiptOut:
 
 @app.post(
     "/api/webhooks/stripe/connect",
+    operation_id="receiveStripeConnectEvent",
     summary="Stripe webhook (Connect endpoint for connected-account events, its own signing secret)",
     tags=["webhooks"],
     responses=RESPONSES,

@@ -17,6 +17,8 @@ from api.routes.common import (
     created,
     created_response,
     errors,
+    ok_response,
+    redirect_response,
 )
 from api.schemas import (
     AttributionOut,
@@ -42,10 +44,11 @@ PAYMENT_ERRORS = WRITE_ERRORS | errors(503)
 
 @router.post(
     "/api/studio/stripe/connect",
+    operation_id="connectStripe",
     summary="Connect Stripe: the artist's Express account (created once) and a fresh onboarding link",
     tags=["commerce"],
     security=SIGNED_IN,
-    responses=PAYMENT_ERRORS,
+    responses=ok_response() | PAYMENT_ERRORS,
 )
 def connect_stripe() -> StripeConnectOut:
     onboarding = payments.connect_stripe(caller(router))
@@ -59,10 +62,11 @@ def connect_stripe() -> StripeConnectOut:
 
 @router.put(
     "/api/studio/collect-price",
+    operation_id="setCollectPrice",
     summary="Set the artist's collect price (integer minor units, ISO 4217 currency)",
     tags=["commerce"],
     security=SIGNED_IN,
-    responses=WRITE_ERRORS,
+    responses=ok_response() | WRITE_ERRORS,
 )
 def set_collect_price(request: Annotated[CollectPriceRequest, Body()]) -> UserOut:
     price = Money(amount=request.amount, currency=request.currency)
@@ -71,9 +75,10 @@ def set_collect_price(request: Annotated[CollectPriceRequest, Body()]) -> UserOu
 
 @router.get(
     "/api/casset/<slug>/collect",
+    operation_id="getCollectOffer",
     summary="Whether an artist accepts collects, and at what price (anyone)",
     tags=["commerce"],
-    responses=READ_ERRORS,
+    responses=ok_response() | READ_ERRORS,
 )
 def collect_offer(slug: PathId) -> CollectOfferOut:
     return CollectOfferOut.of(users.artist_by_slug(slug))
@@ -81,11 +86,12 @@ def collect_offer(slug: PathId) -> CollectOfferOut:
 
 @router.post(
     "/api/checkout/payment-intent",
+    operation_id="createPaymentIntent",
     summary="Collect an artist: a PaymentIntent to their connected account with the platform fee",
     description="Access is granted by Stripe's payment_intent.succeeded webhook, never by the client.",
     tags=["commerce"],
     security=SIGNED_IN,
-    responses=PAYMENT_ERRORS,
+    responses=ok_response() | PAYMENT_ERRORS,
 )
 def create_payment_intent(
     request: Annotated[CheckoutRequest, Body()],
@@ -112,10 +118,11 @@ def create_payment_intent(
 
 @router.get(
     "/api/entitlements/<artistId>",
+    operation_id="getEntitlement",
     summary="Whether the caller may hear this artist's full tracks",
     tags=["commerce"],
     security=SIGNED_IN,
-    responses=READ_ERRORS,
+    responses=ok_response() | READ_ERRORS,
 )
 def get_entitlement(artistId: PathId) -> EntitlementOut:
     found = entitlements.entitlement(caller(router), artistId)
@@ -129,6 +136,7 @@ def get_entitlement(artistId: PathId) -> EntitlementOut:
 
 @router.post(
     "/api/casset/<slug>/referral-link",
+    operation_id="createReferralLink",
     summary="A unique short URL to share this artist; collects through it within 30 days credit the caller",
     tags=["referrals"],
     security=SIGNED_IN,
@@ -141,11 +149,10 @@ def create_referral_link(slug: PathId) -> Response[ReferralLinkOut]:
 
 @router.get(
     "/r/<code>",
+    operation_id="openReferralLink",
     summary="Open a referral link: redirects to the artist's page and sets the 30-day `ref` cookie",
     tags=["referrals"],
-    responses={
-        HTTPStatus.FOUND: {"description": "Redirect to the artist's page (or the site for an unknown code)"}
-    },
+    responses=redirect_response("Redirect to the artist's page (or the site for an unknown code)"),
 )
 def open_referral_link(code: PathId) -> Response[None]:
     opened = referrals.open_link(code)
@@ -177,10 +184,11 @@ def referral_redirect(location: str, click_id: str | None, max_age_sec: int) -> 
 
 @router.get(
     "/api/studio/referrals",
+    operation_id="getReferralSummary",
     summary="The caller's referral credit: balance per currency, pending and frozen credit, ledger entries",
     tags=["referrals"],
     security=SIGNED_IN,
-    responses=READ_ERRORS,
+    responses=ok_response() | READ_ERRORS,
 )
 def referral_summary() -> ReferralSummaryOut:
     summary = referrals.summary(caller(router))

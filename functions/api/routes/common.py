@@ -20,12 +20,39 @@ PathId = Annotated[str, Path(min_length=1, max_length=128)]
 
 
 def errors(*statuses: int) -> dict[int, OpenAPIResponse]:
-    """OpenAPI entries for the error responses a route can give (all share ErrorOut)."""
+    """OpenAPI entries for the error responses a route's own logic can give (all share ErrorOut). The
+    answers every route of a kind gives (a body's 400/413/415/422, a signed-in route's 401, the write
+    budget's 429, 500 and 503) are declared from the route's shape by api.openapi, with each status's codes
+    from the error catalogue."""
     return {status: _json_response(HTTPStatus(status).phrase, ErrorOut) for status in statuses}
+
+
+def ok_response(description: str = "OK") -> dict[int, OpenAPIResponse]:
+    """200 with the route's return type as the body (Powertools drops its default 200 once a route lists
+    any `responses`)."""
+    return {HTTPStatus.OK: {"description": description}}
 
 
 def created_response(model: type[BaseModel]) -> dict[int, OpenAPIResponse]:
     return {HTTPStatus.CREATED: _json_response("Created", model)}
+
+
+def redirect_response(description: str) -> dict[int, OpenAPIResponse]:
+    """302 without a body: where to go, and the referral cookie when the link credits someone."""
+    return {
+        HTTPStatus.FOUND: {
+            "description": description,
+            "headers": {
+                "Location": {"description": "Where to go", "schema": {"type": "string", "format": "uri"}},
+                "Set-Cookie": {
+                    "description": "The 30-day `ref` attribution cookie, when the link credits a referrer",
+                    "schema": {"type": "string"},
+                },
+                "Cache-Control": {"schema": {"type": "string", "const": "no-store"}},
+            },
+            "content": {},
+        }
+    }
 
 
 def accepted_response(model: type[BaseModel]) -> dict[int, OpenAPIResponse]:
@@ -36,8 +63,11 @@ def _json_response(description: str, model: type[BaseModel]) -> OpenAPIResponse:
     return {"description": description, "content": {"application/json": {"model": model}}}
 
 
-WRITE_ERRORS = errors(400, 401, 403, 404, 409, 413, 422, 429)
-READ_ERRORS = errors(400, 404, 422)
+# What a write's and a read's own logic refuses with, on top of what api.openapi declares from the shape.
+WRITE_ERRORS = errors(400, 403, 404, 409)
+READ_ERRORS = errors(404)
+# A page cursor this API did not hand out is a 400 INVALID_CURSOR.
+PAGED_READ_ERRORS = READ_ERRORS | errors(400)
 
 
 def caller(router: APIGatewayHttpRouter) -> Caller:

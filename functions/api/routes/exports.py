@@ -13,6 +13,7 @@ from api.routes.common import (
     accepted_response,
     caller,
     errors,
+    ok_response,
 )
 from api.schemas import ExportOut, ExportRequest
 from casset.entities import ExportStatus
@@ -23,6 +24,7 @@ router = APIGatewayHttpRouter()
 
 @router.post(
     "/api/hooks/tiktok-video",
+    operation_id="requestExport",
     summary="Export the hook as a 1080x1920 video: 202 with a queued job, or 200 with the finished one",
     description="Give trackId, or shareId to export a share (its track, hook start and visual). The visual "
     "is visualAssetId or ?v= (both and different: 400 CONFLICTING_VISUAL_IDS), else the share's, else the "
@@ -35,7 +37,10 @@ router = APIGatewayHttpRouter()
     "too many are in flight (503 RENDER_QUEUE_FULL with Retry-After).",
     tags=["exports"],
     security=SIGNED_IN,
-    responses=accepted_response(ExportOut) | WRITE_ERRORS | errors(503),
+    responses=ok_response("Rendered already: the finished export")
+    | accepted_response(ExportOut)
+    | WRITE_ERRORS
+    | errors(503),
 )
 def request_export(
     request: Annotated[ExportRequest, Body()],
@@ -60,13 +65,14 @@ def request_export(
 
 @router.get(
     "/api/exports/<exportId>",
+    operation_id="getExport",
     summary="An export's status, progress and ETA; when DONE a signed URL of the MP4 and its metadata",
     description="Readable by its requester, the track's artist, and whoever could ask for the same export "
     "now (its visual is one they may see and its window the track's hook, or they may hear the full "
     "track); 404 EXPORT_NOT_FOUND for everyone else.",
     tags=["exports"],
     security=SIGNED_IN,
-    responses=READ_ERRORS,
+    responses=ok_response() | READ_ERRORS,
 )
 def get_export(exportId: PathId) -> ExportOut:
     return ExportOut.of(exports.read_export(caller(router), exportId))

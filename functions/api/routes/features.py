@@ -5,7 +5,7 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
-from api.routes.common import SIGNED_IN, caller, errors
+from api.routes.common import SIGNED_IN, caller, errors, ok_response
 from api.schemas import FeaturesOut
 from casset import flags
 
@@ -17,9 +17,10 @@ ArtistId = Annotated[
 
 @router.get(
     "/api/features",
+    operation_id="getFeatures",
     summary="Which features are on for an artist (anonymous: no targeting by caller or group)",
     tags=["features"],
-    responses=errors(422, 503),
+    responses=ok_response() | errors(503),
 )
 def get_features(artistId: ArtistId = None) -> FeaturesOut:
     return FeaturesOut(artist_id=artistId, features=flags.features(artist_id=artistId))
@@ -27,10 +28,11 @@ def get_features(artistId: ArtistId = None) -> FeaturesOut:
 
 @router.get(
     "/api/studio/features",
+    operation_id="getStudioFeatures",
     summary="Which features are on for the caller (their groups) and an artist (by default the caller)",
     tags=["features"],
     security=SIGNED_IN,
-    responses=errors(401, 422, 503),
+    responses=ok_response() | errors(503),
 )
 def get_studio_features(artistId: ArtistId = None) -> FeaturesOut:
     who = caller(router)

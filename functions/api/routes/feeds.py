@@ -5,7 +5,7 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
-from api.routes.common import READ_ERRORS, SIGNED_IN, WRITE_ERRORS, PathId, caller
+from api.routes.common import PAGED_READ_ERRORS, SIGNED_IN, WRITE_ERRORS, PathId, caller, ok_response
 from api.schemas import (
     ActivityOut,
     ActivityPageOut,
@@ -31,10 +31,11 @@ def _next(item_id: str | None) -> str | None:
 
 @router.get(
     "/api/notifications",
+    operation_id="listNotifications",
     summary="The caller's notifications, newest first, with the unread count",
     tags=["notifications"],
     security=SIGNED_IN,
-    responses=READ_ERRORS,
+    responses=ok_response() | PAGED_READ_ERRORS,
 )
 def list_notifications(
     limit: Limit = 20, cursor: Annotated[str | None, Query(max_length=512)] = None
@@ -49,10 +50,11 @@ def list_notifications(
 
 @router.post(
     "/api/notifications/read",
+    operation_id="markNotificationsRead",
     summary="Mark the caller's notifications read",
     tags=["notifications"],
     security=SIGNED_IN,
-    responses=WRITE_ERRORS,
+    responses=ok_response() | WRITE_ERRORS,
 )
 def mark_read(request: Annotated[MarkReadRequest, Body()]) -> MarkReadOut:
     return MarkReadOut(marked=feeds.mark_read(caller(router), request.ids))
@@ -60,9 +62,10 @@ def mark_read(request: Annotated[MarkReadRequest, Body()]) -> MarkReadOut:
 
 @router.get(
     "/api/artists/<artistId>/activity",
+    operation_id="listArtistActivity",
     summary="An artist's activity feed (@fan collected ...), newest first",
     tags=["notifications"],
-    responses=READ_ERRORS,
+    responses=ok_response() | PAGED_READ_ERRORS,
 )
 def artist_activity(
     artistId: PathId, limit: Limit = 20, cursor: Annotated[str | None, Query(max_length=512)] = None

@@ -22,7 +22,9 @@ router = APIGatewayHttpRouter()
 _DESCRIPTION = (
     "Client-fired on actual UX events; answers 202 and the counters follow within seconds. Rate-limited "
     "per viewer and visual (429 RATE_LIMITED with Retry-After). An impression the same viewer already made "
-    "within the window (30 minutes) answers counted: false. Only READY visuals take events (else 404)."
+    "within the window (30 minutes) answers counted: false. Only READY visuals take events (else 404), "
+    "only while the artist has visual pairing (else 403 FEATURE_DISABLED); a pairing counts only from a "
+    "signed-in caller (401 UNAUTHORIZED on the anonymous route)."
 )
 
 
@@ -38,10 +40,11 @@ def _record(who: Caller, visual_id: str, request: VisualEventRequest) -> Respons
 
 @router.post(
     "/api/visuals/<visualId>/event",
+    operation_id="recordVisualEvent",
     summary="Record an impression, pairing, export or share of a visual (anonymous viewer)",
     description=_DESCRIPTION,
     tags=["metrics"],
-    responses=accepted_response(VisualEventOut) | errors(400, 404, 413, 422, 429),
+    responses=accepted_response(VisualEventOut) | errors(401, 403, 404, 429),
 )
 def record_event(
     visualId: PathId, request: Annotated[VisualEventRequest, Body()]
@@ -52,11 +55,12 @@ def record_event(
 
 @router.post(
     "/api/me/visuals/<visualId>/event",
+    operation_id="recordMyVisualEvent",
     summary="Record an impression, pairing, export or share of a visual, as the signed-in caller",
     description=_DESCRIPTION,
     tags=["metrics"],
     security=SIGNED_IN,
-    responses=accepted_response(VisualEventOut) | errors(400, 401, 404, 413, 422, 429),
+    responses=accepted_response(VisualEventOut) | errors(403, 404, 429),
 )
 def record_my_event(
     visualId: PathId, request: Annotated[VisualEventRequest, Body()]

@@ -1,6 +1,5 @@
 """Hook shares: create one (signed in), read it resolved (anyone), open its short link (anyone)."""
 
-from http import HTTPStatus
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
@@ -17,6 +16,8 @@ from api.routes.common import (
     created,
     created_response,
     errors,
+    ok_response,
+    redirect_response,
 )
 from api.schemas import CreateShareRequest, ResolvedShareOut, ShareFallbackOut, ShareOut
 from casset.services import shares
@@ -26,6 +27,7 @@ router = APIGatewayHttpRouter()
 
 @router.post(
     "/api/shares",
+    operation_id="createShare",
     summary="Share a hook with a chosen visual: a short link /s/{id} that credits the caller's referrals",
     description="hookStartSec defaults to the track's previewStartSec and must leave room for the track's "
     "hook inside the audio (400 INVALID_HOOK); only the track's artist and fans entitled to the full track "
@@ -55,9 +57,10 @@ def create_share(request: Annotated[CreateShareRequest, Body()]) -> Response[Sha
 
 @router.get(
     "/api/shares/<shareId>",
+    operation_id="getShare",
     summary="A share as the preview page shows it: the hook, the visual to show and any fallback (anyone)",
     tags=["shares"],
-    responses=READ_ERRORS,
+    responses=ok_response() | READ_ERRORS,
 )
 def get_share(shareId: PathId) -> ResolvedShareOut:
     resolved = shares.resolve(caller(router), shareId)
@@ -78,10 +81,11 @@ def get_share(shareId: PathId) -> ResolvedShareOut:
 
 @router.get(
     "/s/<shareId>",
+    operation_id="openShare",
     summary="Open a share: redirects to the preview page (t, v, s and any fallback in the query) and sets "
     "the sharer's 30-day `ref` cookie",
     tags=["shares"],
-    responses={HTTPStatus.FOUND: {"description": "Redirect to the preview page"}, **errors(404)},
+    responses=redirect_response("Redirect to the preview page") | errors(404),
 )
 def open_share(shareId: PathId) -> Response[None]:
     opened = shares.open_share(caller(router), shareId)

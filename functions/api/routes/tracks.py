@@ -13,6 +13,7 @@ from api.routes.common import (
     created,
     created_response,
     errors,
+    ok_response,
 )
 from api.schemas import (
     AudioAccessOut,
@@ -37,6 +38,7 @@ def _with_upload(result: tracks.TrackWithUpload) -> TrackWithUploadOut:
 
 @router.post(
     "/api/tracks",
+    operation_id="createTrack",
     summary="Create a track; answers with a presigned POST for its audio when audioContentType is given",
     tags=["tracks"],
     security=SIGNED_IN,
@@ -60,17 +62,24 @@ def create_track(request: Annotated[CreateTrackRequest, Body()]) -> Response[Tra
     return created(_with_upload(result))
 
 
-@router.get("/api/tracks/<trackId>", summary="A track", tags=["tracks"], responses=READ_ERRORS)
+@router.get(
+    "/api/tracks/<trackId>",
+    operation_id="getTrack",
+    summary="A track",
+    tags=["tracks"],
+    responses=ok_response() | READ_ERRORS,
+)
 def get_track(trackId: PathId) -> TrackOut:
     return TrackOut.of(tracks.get_track(trackId))
 
 
 @router.patch(
     "/api/tracks/<trackId>",
+    operation_id="updateTrack",
     summary="Update a track's title, hook selection, cover or tags (the track's artist only)",
     tags=["tracks"],
     security=SIGNED_IN,
-    responses=WRITE_ERRORS,
+    responses=ok_response() | WRITE_ERRORS,
 )
 def update_track(trackId: PathId, request: Annotated[UpdateTrackRequest, Body()]) -> TrackOut:
     track = tracks.update_track(
@@ -87,10 +96,11 @@ def update_track(trackId: PathId, request: Annotated[UpdateTrackRequest, Body()]
 
 @router.post(
     "/api/tracks/<trackId>/audio",
+    operation_id="replaceTrackAudio",
     summary="Replace a track's audio: a new presigned POST, or adopt an earlier upload",
     tags=["tracks"],
     security=SIGNED_IN,
-    responses=WRITE_ERRORS,
+    responses=ok_response() | WRITE_ERRORS,
 )
 def replace_audio(trackId: PathId, request: Annotated[ReplaceAudioRequest, Body()]) -> TrackWithUploadOut:
     source = tracks.AudioSource(request.audio_content_type, request.audio_upload_key)
@@ -99,9 +109,10 @@ def replace_audio(trackId: PathId, request: Annotated[ReplaceAudioRequest, Body(
 
 @router.get(
     "/api/artists/<artistId>/tracks",
+    operation_id="listArtistTracks",
     summary="An artist's tracks, newest first",
     tags=["tracks"],
-    responses=READ_ERRORS,
+    responses=ok_response() | READ_ERRORS,
 )
 def artist_tracks(
     artistId: PathId,
@@ -123,11 +134,12 @@ def _audio(link: entitlements.AudioLink) -> AudioAccessOut:
 
 @router.get(
     "/api/tracks/<trackId>/audio",
+    operation_id="getTrackAudio",
     summary="A short-lived URL of the full track for its artist and its collectors; the hook clip otherwise",
     description="Entitlement is checked on every request: a refund or dispute ends full access at once.",
     tags=["tracks"],
     security=SIGNED_IN,
-    responses=READ_ERRORS | errors(409),
+    responses=ok_response() | READ_ERRORS | errors(409),
 )
 def track_audio(trackId: PathId) -> AudioAccessOut:
     return _audio(entitlements.audio_for(caller(router), trackId))
@@ -135,9 +147,10 @@ def track_audio(trackId: PathId) -> AudioAccessOut:
 
 @router.get(
     "/api/tracks/<trackId>/preview",
+    operation_id="getTrackPreview",
     summary="A short-lived URL of the hook preview clip (anyone)",
     tags=["tracks"],
-    responses=READ_ERRORS | errors(409),
+    responses=ok_response() | READ_ERRORS | errors(409),
 )
 def track_preview(trackId: PathId) -> AudioAccessOut:
     return _audio(entitlements.preview_for(trackId))
@@ -145,10 +158,11 @@ def track_preview(trackId: PathId) -> AudioAccessOut:
 
 @router.put(
     "/api/tracks/<trackId>/reward",
+    operation_id="setTrackReward",
     summary="Set the track's per-hook reward (the track's artist only)",
     tags=["tracks"],
     security=SIGNED_IN,
-    responses=WRITE_ERRORS,
+    responses=ok_response() | WRITE_ERRORS,
 )
 def set_reward(trackId: PathId, request: Annotated[TrackRewardRequest, Body()]) -> TrackOut:
     track = tracks.set_reward(

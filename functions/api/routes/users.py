@@ -4,7 +4,16 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
-from api.routes.common import READ_ERRORS, SIGNED_IN, WRITE_ERRORS, PathId, caller, created, created_response
+from api.routes.common import (
+    READ_ERRORS,
+    SIGNED_IN,
+    WRITE_ERRORS,
+    PathId,
+    caller,
+    created,
+    created_response,
+    ok_response,
+)
 from api.schemas import CreateProfileRequest, PublicUserOut, UpdateProfileRequest, UserOut
 from casset.services import users
 
@@ -13,6 +22,7 @@ router = APIGatewayHttpRouter()
 
 @router.post(
     "/api/users",
+    operation_id="createProfile",
     summary="Create the caller's profile (claims a unique handle)",
     tags=["users"],
     security=SIGNED_IN,
@@ -26,7 +36,12 @@ def create_profile(request: Annotated[CreateProfileRequest, Body()]) -> Response
 
 
 @router.get(
-    "/api/users/me", summary="The caller's profile", tags=["users"], security=SIGNED_IN, responses=READ_ERRORS
+    "/api/users/me",
+    operation_id="getMyProfile",
+    summary="The caller's profile",
+    tags=["users"],
+    security=SIGNED_IN,
+    responses=ok_response() | READ_ERRORS,
 )
 def my_profile() -> UserOut:
     return UserOut.of(users.my_profile(caller(router)))
@@ -34,10 +49,11 @@ def my_profile() -> UserOut:
 
 @router.patch(
     "/api/users/me",
+    operation_id="updateMyProfile",
     summary="Update the caller's profile",
     tags=["users"],
     security=SIGNED_IN,
-    responses=WRITE_ERRORS,
+    responses=ok_response() | WRITE_ERRORS,
 )
 def update_profile(request: Annotated[UpdateProfileRequest, Body()]) -> UserOut:
     sent = request.model_dump(exclude_unset=True, exclude={"avatar_upload_key"})
@@ -47,7 +63,11 @@ def update_profile(request: Annotated[UpdateProfileRequest, Body()]) -> UserOut:
 
 
 @router.get(
-    "/api/users/<handle>", summary="A public profile by handle", tags=["users"], responses=READ_ERRORS
+    "/api/users/<handle>",
+    operation_id="getPublicProfile",
+    summary="A public profile by handle",
+    tags=["users"],
+    responses=ok_response() | READ_ERRORS,
 )
 def public_profile(handle: PathId) -> PublicUserOut:
     return PublicUserOut.of(users.public_profile(handle))

@@ -4,7 +4,17 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
-from api.routes.common import READ_ERRORS, SIGNED_IN, WRITE_ERRORS, PathId, caller, created, created_response
+from api.routes.common import (
+    PAGED_READ_ERRORS,
+    READ_ERRORS,
+    SIGNED_IN,
+    WRITE_ERRORS,
+    PathId,
+    caller,
+    created,
+    created_response,
+    ok_response,
+)
 from api.schemas import (
     CreateVisualRequest,
     DescribeVisualRequest,
@@ -33,6 +43,7 @@ def _page(page: visuals.VisualPage) -> VisualPageOut:
 
 @router.post(
     "/api/tracks/<trackId>/visuals",
+    operation_id="createVisual",
     summary="Add a visual to a track (the track's artist only); it is PROCESSING until probed",
     tags=["visuals"],
     security=SIGNED_IN,
@@ -57,9 +68,10 @@ def create_visual(
 
 @router.get(
     "/api/tracks/<trackId>/visuals",
+    operation_id="listTrackVisuals",
     summary="A track's READY visuals in the artist's order (anonymous callers allowed)",
     tags=["visuals"],
-    responses=READ_ERRORS,
+    responses=ok_response() | PAGED_READ_ERRORS,
 )
 def list_visuals(
     trackId: str,
@@ -83,10 +95,11 @@ def list_visuals(
 
 @router.get(
     "/api/tracks/<trackId>/visuals/suggestions",
+    operation_id="suggestVisuals",
     summary="Visuals that suit the track (its library and the artist's uploads), each with the reason why",
     tags=["visuals"],
     security=SIGNED_IN,
-    responses=READ_ERRORS,
+    responses=ok_response() | READ_ERRORS,
 )
 def suggestions(trackId: PathId, limit: Annotated[int, Query(ge=1, le=50)] = 10) -> SuggestionListOut:
     return SuggestionListOut(
@@ -104,26 +117,33 @@ def suggestions(trackId: PathId, limit: Annotated[int, Query(ge=1, le=50)] = 10)
 
 @router.get(
     "/api/studio/visuals",
+    operation_id="listMyVisuals",
     summary="The caller's earlier uploads with processed media, newest first (to add with reuseVisualId)",
     tags=["visuals"],
     security=SIGNED_IN,
-    responses=READ_ERRORS,
+    responses=ok_response() | PAGED_READ_ERRORS,
 )
 def my_uploads(limit: Limit = 20, cursor: Cursor = None) -> VisualPageOut:
     return _page(visuals.list_uploads(caller(router), limit, cursor))
 
 
-@router.get("/api/tags", summary="The tag allowlist free text is normalised to", tags=["visuals"])
+@router.get(
+    "/api/tags",
+    operation_id="listTags",
+    summary="The tag allowlist free text is normalised to",
+    tags=["visuals"],
+)
 def tag_allowlist() -> TagListOut:
     return TagListOut.allowlist()
 
 
 @router.get(
     "/api/studio/tracks/<trackId>/visuals",
+    operation_id="listStudioTrackVisuals",
     summary="Every visual of the caller's track, whatever its status",
     tags=["visuals"],
     security=SIGNED_IN,
-    responses=READ_ERRORS,
+    responses=ok_response() | PAGED_READ_ERRORS,
 )
 def studio_visuals(trackId: PathId, limit: Limit = 20, cursor: Cursor = None) -> VisualPageOut:
     return _page(visuals.list_studio_visuals(caller(router), trackId, limit, cursor))
@@ -131,9 +151,10 @@ def studio_visuals(trackId: PathId, limit: Limit = 20, cursor: Cursor = None) ->
 
 @router.get(
     "/api/visuals/<visualId>",
+    operation_id="getVisual",
     summary="A READY visual (anonymous callers allowed)",
     tags=["visuals"],
-    responses=READ_ERRORS,
+    responses=ok_response() | READ_ERRORS,
 )
 def get_visual(visualId: PathId) -> VisualOut:
     return VisualOut.of(visuals.get_visual(caller(router), visualId))
@@ -141,10 +162,11 @@ def get_visual(visualId: PathId) -> VisualOut:
 
 @router.get(
     "/api/studio/visuals/<visualId>",
+    operation_id="getStudioVisual",
     summary="One of the caller's visuals in any status (follow PROCESSING to READY or FAILED here)",
     tags=["visuals"],
     security=SIGNED_IN,
-    responses=READ_ERRORS,
+    responses=ok_response() | READ_ERRORS,
 )
 def studio_visual(visualId: PathId) -> VisualOut:
     return VisualOut.of(visuals.get_visual(caller(router), visualId))
@@ -152,10 +174,11 @@ def studio_visual(visualId: PathId) -> VisualOut:
 
 @router.patch(
     "/api/tracks/<trackId>/visuals/<visualId>/active",
+    operation_id="activateVisual",
     summary="Make a READY visual the track's active pairing, or clear it (the track's artist only)",
     tags=["visuals"],
     security=SIGNED_IN,
-    responses=WRITE_ERRORS,
+    responses=ok_response() | WRITE_ERRORS,
 )
 def set_active(trackId: PathId, visualId: PathId, request: Annotated[SetActiveRequest, Body()]) -> VisualOut:
     return VisualOut.of(visuals.set_active(caller(router), trackId, visualId, request.active))
@@ -163,10 +186,11 @@ def set_active(trackId: PathId, visualId: PathId, request: Annotated[SetActiveRe
 
 @router.patch(
     "/api/tracks/<trackId>/visuals/<visualId>",
+    operation_id="updateVisual",
     summary="Set a visual's tags and BPM range (the track's artist only)",
     tags=["visuals"],
     security=SIGNED_IN,
-    responses=WRITE_ERRORS,
+    responses=ok_response() | WRITE_ERRORS,
 )
 def describe(
     trackId: PathId, visualId: PathId, request: Annotated[DescribeVisualRequest, Body()]
@@ -179,10 +203,11 @@ def describe(
 
 @router.put(
     "/api/tracks/<trackId>/visuals/<visualId>/position",
+    operation_id="moveVisual",
     summary="Move a visual in the track's order, right after another one or first (the track's artist only)",
     tags=["visuals"],
     security=SIGNED_IN,
-    responses=WRITE_ERRORS,
+    responses=ok_response() | WRITE_ERRORS,
 )
 def move(trackId: PathId, visualId: PathId, request: Annotated[MoveVisualRequest, Body()]) -> VisualOut:
     return VisualOut.of(visuals.move(caller(router), trackId, visualId, request.after_visual_id))
@@ -190,10 +215,11 @@ def move(trackId: PathId, visualId: PathId, request: Annotated[MoveVisualRequest
 
 @router.post(
     "/api/tracks/<trackId>/visuals/<visualId>/archive",
+    operation_id="archiveVisual",
     summary="Archive (soft-hide) a visual; an active visual stops being active",
     tags=["visuals"],
     security=SIGNED_IN,
-    responses=WRITE_ERRORS,
+    responses=ok_response() | WRITE_ERRORS,
 )
 def archive(trackId: PathId, visualId: PathId) -> VisualOut:
     return VisualOut.of(visuals.archive(caller(router), trackId, visualId))
@@ -201,10 +227,11 @@ def archive(trackId: PathId, visualId: PathId) -> VisualOut:
 
 @router.post(
     "/api/tracks/<trackId>/visuals/<visualId>/unarchive",
+    operation_id="unarchiveVisual",
     summary="Bring an archived visual back to the status it had",
     tags=["visuals"],
     security=SIGNED_IN,
-    responses=WRITE_ERRORS,
+    responses=ok_response() | WRITE_ERRORS,
 )
 def unarchive(trackId: PathId, visualId: PathId) -> VisualOut:
     return VisualOut.of(visuals.unarchive(caller(router), trackId, visualId))
