@@ -288,7 +288,9 @@ def test_each_user_starts_a_bounded_number_of_renders_an_hour_and_cache_hits_are
     again = _export(api, artist, stage.track_id, hookStartSec=0)
 
     assert (status, body["code"]) == (429, "RENDER_BUDGET_EXCEEDED")
-    assert 1 <= int(headers["Retry-After"]) <= 3600
+    # A sliding hour: the renders of this clock hour still weigh on the next, so the wait can run past
+    # the hour's end by up to an hour / budget (here 30 minutes).
+    assert 1 <= int(headers["Retry-After"]) <= 3600 + 3600 // 2
     assert not any(_plan_window(export_id)[0] == 3 for export_id in _exports_of_track(stage.track_id))
     assert again[0] == 200 and again[1]["id"] == first["id"]  # already rendered: free
     # The budget is the user's: a fan still exports, and other writes are not held back.
