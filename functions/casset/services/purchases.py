@@ -263,6 +263,11 @@ def _dispute_closed_message(status: str, handle: str) -> str:
         return f"The dispute on @{handle}'s payment was won: the hold on access and payout is lifted."
     if status == "warning_closed":
         return f"The inquiry on @{handle}'s payment closed without a chargeback."
+    if status == "prevented":
+        return (
+            f"The dispute on @{handle}'s payment was stopped before it became a chargeback: "
+            "access and payout are unaffected (any refund that settled it shows separately)."
+        )
     if status == DISPUTE_LOST:
         return (
             f"The dispute on @{handle}'s payment was lost: the money went back to the buyer and their "

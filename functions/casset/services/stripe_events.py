@@ -21,6 +21,7 @@ from typing import Any, NoReturn
 
 from aws_lambda_powertools import Logger
 
+from casset import rules
 from casset.clock import utcnow
 from casset.data import purchases as purchases_data
 from casset.data import referrals as referrals_data
@@ -47,6 +48,8 @@ from casset.stripe_shapes import (
 )
 
 logger = Logger(child=True)
+# The outcome of a dispute event whose status rules.DISPUTE_KNOWN lacks.
+DISPUTE_STATUS_UNKNOWN = "DISPUTE_STATUS_UNKNOWN"
 
 PLATFORM = "platform"
 CONNECT = "connect"
@@ -297,7 +300,16 @@ def _dispute_changed(event: Event, dispute: DisputeShape) -> str:
         status=dispute.status,
         status_at=event.created_at,
     )
-    return _outcome_of(intent_id)
+    outcome = _outcome_of(intent_id)
+    if dispute.status not in rules.DISPUTE_KNOWN:
+        # Recorded, but it decides nothing (a granted purchase stays granted) until someone reads it:
+        # the webhook function counts it (StripeDisputeStatusUnknown) for an alarm.
+        logger.error(
+            "unknown dispute status",
+            extra={"event_id": event.id, "dispute_status": dispute.status, "purchase_state": outcome},
+        )
+        return DISPUTE_STATUS_UNKNOWN
+    return outcome
 
 
 handles(PLATFORM, "charge.dispute.created", DisputeShape)(_dispute_changed)

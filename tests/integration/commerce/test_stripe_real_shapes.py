@@ -322,6 +322,55 @@ def test_a_dispute_whose_status_moves_ends_by_the_latest_and_tells_the_same_in_a
     ]
 
 
+def test_a_status_that_comes_back_later_is_the_one_that_counts(
+    api: support.Api, sale: dict[str, Any]
+) -> None:
+    """Given a dispute won and then reopened on appeal (needs_response, under_review, won, under_review):
+    the purchase is disputed again; access off, payout held; won once more, it is granted."""
+    deliver(real_payment_succeeded(sale["succeeded"]))
+    opened = int(sale["succeeded"]["created"])
+    moves = [("created", "needs_response", 0), ("updated", "under_review", 60), ("closed", "won", 120)]
+    for kind, status, after in [*moves, ("updated", "under_review", 300)]:
+        assert (
+            deliver(stripe_event(f"charge.dispute.{kind}", _dispute(sale, status), created=opened + after))[0]
+            == 200
+        )
+    stored = purchase(sale["intent"]) or {}
+    assert (stored["state"]["S"], stored["payoutState"]["S"]) == ("DISPUTED", "FROZEN")
+    assert not _entitled(api, sale)
+    won_again = stripe_event("charge.dispute.closed", _dispute(sale, "won"), created=opened + 600)
+    assert deliver(won_again)[1]["outcome"] == "GRANTED"
+    assert _entitled(api, sale)
+
+
+def test_a_prevented_dispute_keeps_access_and_payout(api: support.Api, sale: dict[str, Any]) -> None:
+    """Given a dispute stopped before it was filed (status prevented, e.g. Visa RDR): no chargeback,
+    so access and payout stay, and the artist is told it was stopped, not that a payout is on hold."""
+    deliver(real_payment_succeeded(sale["succeeded"]))
+    prevented = stripe_event("charge.dispute.closed", _dispute(sale, "prevented"))
+    assert deliver(prevented)[1]["outcome"] == "GRANTED"
+    assert _entitled(api, sale)
+    assert (purchase(sale["intent"]) or {})["payoutState"]["S"] == "PENDING"
+    notes = [(kind, text) for _, kind, text in _notes(api, sale)]
+    assert [kind for kind, _ in notes] == ["COLLECT", "DISPUTE_CLOSED"]
+    assert "stopped before it became a chargeback" in notes[1][1]
+
+
+def test_an_unknown_dispute_status_is_recorded_and_freezes_nothing(
+    api: support.Api, sale: dict[str, Any]
+) -> None:
+    deliver(real_payment_succeeded(sale["succeeded"]))
+    unknown = stripe_event("charge.dispute.updated", _dispute(sale, "escalated_somehow"))
+    status, body = deliver(unknown)
+    assert (status, body["status"], body["outcome"]) == (200, "PROCESSED", "DISPUTE_STATUS_UNKNOWN")
+    assert _record(unknown["id"])["outcome"]["S"] == "DISPUTE_STATUS_UNKNOWN"
+    stored = purchase(sale["intent"]) or {}
+    assert (stored["state"]["S"], stored["payoutState"]["S"]) == ("GRANTED", "PENDING")
+    assert any(seen.endswith("#escalated_somehow") for seen in stored["disputeStatuses"]["SS"])
+    assert _entitled(api, sale)
+    assert [kind for _, kind, _ in _notes(api, sale)] == ["COLLECT"]
+
+
 # One allowlist per endpoint
 
 
