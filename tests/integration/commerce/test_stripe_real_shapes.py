@@ -435,3 +435,64 @@ def test_the_sweep_goes_past_a_failing_event_and_still_fails_the_run(
     assert _record(good["id"])["status"]["S"] == "PROCESSED"
     assert _record(malformed["id"])["status"]["S"] == "REJECTED"
     assert _record(failing["id"])["status"]["S"] == "FAILED"
+
+
+# A connected account's listing in the sweep
+
+
+def _account_updated(stripe: StripeFake, account_id: str) -> dict[str, Any]:
+    """account.updated for this account as Stripe delivers it to the Connect endpoint (`account` set)."""
+    obj = stripe_get(stripe, f"/v1/accounts/{account_id}")
+    return stripe_event("account.updated", obj) | {"account": account_id}
+
+
+def _sweep(monkeypatch: pytest.MonkeyPatch, listed: dict[str | None, list[dict[str, Any]]]) -> dict[str, Any]:
+    from casset.data import stripe_api
+    from webhooks.reconcile import lambda_handler
+
+    monkeypatch.setattr(stripe_api, "undelivered_events", lambda since, account=None: listed.get(account, []))
+    return dict(lambda_handler({}, LambdaContext("reconcile", 512, 300)))
+
+
+def test_a_connected_accounts_listed_event_without_account_is_that_accounts(
+    api: support.Api, stripe: StripeFake, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Given a connected account's listing whose event leaves `account` out: the sweep processes it as
+    that account's (not IGNORED for good), so the real delivery later is a duplicate of a processed event."""
+    seller = onboarded_artist(api, stripe)
+    delivered = _account_updated(stripe, seller.account_id)
+    listed = {key: value for key, value in delivered.items() if key != "account"}
+    assert _sweep(monkeypatch, {seller.account_id: [listed]})["counts"] == {"PROCESSED": 1}
+    record = _record(delivered["id"])
+    assert (record["status"]["S"], record["account"]["S"]) == ("PROCESSED", seller.account_id)
+    assert record["outcome"]["S"] == "ONBOARDING_COMPLETE"
+    assert deliver(delivered, connect=True)[1]["status"] == "DUPLICATE"
+
+
+def test_a_listed_event_naming_another_account_is_refused_and_recorded_nowhere(
+    api: support.Api, stripe: StripeFake, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seller, other = onboarded_artist(api, stripe), onboarded_artist(api, stripe)
+    foreign = _account_updated(stripe, other.account_id)
+    assert _sweep(monkeypatch, {seller.account_id: [foreign]})["counts"] == {"REJECTED": 1}
+    assert _record(foreign["id"]) == {}
+    # Its own delivery is still processed.
+    assert deliver(foreign, connect=True)[1]["status"] == "PROCESSED"
+
+
+def test_an_event_ignored_for_how_it_arrived_is_processed_when_it_arrives_properly(
+    api: support.Api, stripe: StripeFake
+) -> None:
+    """Ignored without its `account` at the Connect endpoint, or signed for the platform endpoint: the
+    same event delivered properly afterwards is processed, not a duplicate."""
+    seller = onboarded_artist(api, stripe)
+    proper = _account_updated(stripe, seller.account_id)
+    without_account = {key: value for key, value in proper.items() if key != "account"}
+    assert deliver(without_account, connect=True)[1]["outcome"] == "CONNECT_EVENT_WITHOUT_ACCOUNT"
+    assert deliver(proper)[1]["outcome"] == "NOT_FOR_THIS_ENDPOINT"
+    status, body = deliver(proper, connect=True)
+    assert (status, body["status"], body["outcome"]) == (200, "PROCESSED", "ONBOARDING_COMPLETE")
+    record = _record(proper["id"])
+    assert (record["endpoint"]["S"], record["account"]["S"]) == ("connect", seller.account_id)
+    assert int(record["deliveries"]["N"]) == 3
+    assert deliver(proper, connect=True)[1]["status"] == "DUPLICATE"
