@@ -357,12 +357,17 @@ def test_a_prevented_dispute_keeps_access_and_payout(api: support.Api, sale: dic
 
 
 def test_an_unknown_dispute_status_is_recorded_and_freezes_nothing(
-    api: support.Api, sale: dict[str, Any]
+    api: support.Api, sale: dict[str, Any], capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """Given a dispute status the rules do not know: recorded, counted for the alarm
+    (StripeDisputeStatusUnknown), and the granted purchase stays granted."""
     deliver(real_payment_succeeded(sale["succeeded"]))
     unknown = stripe_event("charge.dispute.updated", _dispute(sale, "escalated_somehow"))
+    capsys.readouterr()
     status, body = deliver(unknown)
     assert (status, body["status"], body["outcome"]) == (200, "PROCESSED", "DISPUTE_STATUS_UNKNOWN")
+    emitted = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    assert any(metrics.get("StripeDisputeStatusUnknown") == [1.0] for metrics in emitted), emitted
     assert _record(unknown["id"])["outcome"]["S"] == "DISPUTE_STATUS_UNKNOWN"
     stored = purchase(sale["intent"]) or {}
     assert (stored["state"]["S"], stored["payoutState"]["S"]) == ("GRANTED", "PENDING")
