@@ -299,7 +299,7 @@ class Recorder:
         if stack:
             return stack[-1]
         with self._lock:
-            functions = set(self._running)
+            functions = set(self._running) - {_SERVICE}
         return functions.pop() if len(functions) == 1 else None
 
     def record(self, service: str, operation: str, params: dict[str, Any]) -> None:
