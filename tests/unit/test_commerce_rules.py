@@ -337,3 +337,10 @@ def test_a_dispute_whose_status_moves_converges_in_any_order(
     reference = _settle(_fold(list(events), events))
     assert reference.state is expected
     assert _settle(_fold(order + duplicates, events)) == reference
+
+
+def test_every_closing_status_has_its_text_for_the_artist() -> None:
+    from casset.rules import DISPUTE_CLOSED
+    from casset.services.purchases import DISPUTE_CLOSED_MESSAGES
+
+    assert set(DISPUTE_CLOSED_MESSAGES) == DISPUTE_CLOSED
