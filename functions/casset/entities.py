@@ -265,6 +265,8 @@ class PaymentFacts(Entity):
     disputed_at: datetime | None = None
     dispute_status: str | None = None  # stored before dispute_history: how the dispute closed, set once
     dispute_history: dict[str, datetime] = {}  # every dispute status seen -> when first seen (event time)
+    # Every (event time, status) the dispute was seen in, repeats included: the latest decides the state.
+    dispute_observations: tuple[tuple[datetime, str], ...] = ()
     referral_dropped: str | None = None  # why the checkout's referral metadata was not taken
     paid_out_by: str | None = None  # the Stripe payout that carried the artist's share
 

@@ -253,13 +253,19 @@ EFFECT_DISPUTE_CLOSED = "dispute-closed"  # + ":{status}": told how it ended, on
 
 # Stripe's dispute statuses. An inquiry (warning_*) is a question from the card issuer, not a chargeback:
 # no money moved, so access and payout stay. A chargeback (needs_response, under_review) freezes them;
-# "won" releases them, "lost" sends the money back to the buyer. A status can move more than once (an
-# inquiry escalates, a lost dispute is appealed and won): the latest by time decides the state.
+# "won" releases them, "lost" sends the money back to the buyer. "prevented" is a dispute stopped before it
+# was filed as a chargeback (Visa RDR and the like): nothing is charged back, so it releases too. A status
+# can move more than once, and come back (an inquiry escalates, a won dispute is reopened on appeal): the
+# latest observation by time decides the state.
 DISPUTE_INQUIRY_OPEN = frozenset({"warning_needs_response", "warning_under_review"})
 DISPUTE_INQUIRY = DISPUTE_INQUIRY_OPEN | {"warning_closed"}
 DISPUTE_CHARGEBACK_OPEN = frozenset({"needs_response", "under_review"})
-DISPUTE_RELEASED = frozenset({"won", "warning_closed"})
+DISPUTE_RELEASED = frozenset({"won", "warning_closed", "prevented"})
 DISPUTE_LOST = "lost"
+DISPUTE_CLOSED = DISPUTE_RELEASED | {DISPUTE_LOST}
+# Statuses that mean a chargeback was filed (the artist is told its payout is on hold).
+DISPUTE_CHARGEBACK = DISPUTE_CHARGEBACK_OPEN | {"won", DISPUTE_LOST}
+DISPUTE_KNOWN = DISPUTE_INQUIRY | DISPUTE_CHARGEBACK_OPEN | DISPUTE_CLOSED
 # Same-second ties go to the later stage of the dispute's life, then to the name (so any order agrees).
 _DISPUTE_STAGE = {
     "warning_needs_response": 0,
@@ -268,6 +274,7 @@ _DISPUTE_STAGE = {
     "needs_response": 3,
     "under_review": 4,
 }
+_CLOSED_STAGE = 5
 
 
 def dispute_closed_effect(status: str) -> str:
@@ -275,7 +282,7 @@ def dispute_closed_effect(status: str) -> str:
 
 
 def dispute_history(facts: PaymentFacts) -> dict[str, datetime]:
-    """Every status the dispute was seen in, with when it was first seen."""
+    """Every status the dispute was seen in, with when it was first seen (what its notification is dated)."""
     if facts.dispute_history:
         return dict(facts.dispute_history)
     if facts.dispute_status:  # stored before statuses were kept as a history
@@ -283,17 +290,25 @@ def dispute_history(facts: PaymentFacts) -> dict[str, datetime]:
     return {}
 
 
-def latest_dispute_status(history: dict[str, datetime]) -> str | None:
-    if not history:
-        return None
-    return max(history, key=lambda status: (history[status], _DISPUTE_STAGE.get(status, 5), status))
+def _dispute_order(observation: tuple[datetime, str]) -> tuple[datetime, int, str]:
+    at, status = observation
+    return at, _DISPUTE_STAGE.get(status, _CLOSED_STAGE), status
+
+
+def latest_dispute_status(facts: PaymentFacts) -> str | None:
+    """The dispute's status now: the latest of every observation (a status seen again later counts at its
+    later time), among the statuses we know; a status we do not know decides nothing."""
+    observations = list(facts.dispute_observations) or [
+        (at, status) for status, at in dispute_history(facts).items()
+    ]
+    known = [observation for observation in observations if observation[1] in DISPUTE_KNOWN]
+    return max(known, key=_dispute_order)[1] if known else None
 
 
 def dispute_closed_statuses(history: dict[str, datetime]) -> list[str]:
     """The statuses the artist is told a dispute closed with, oldest first."""
-    open_statuses = DISPUTE_INQUIRY_OPEN | DISPUTE_CHARGEBACK_OPEN
-    closed = [status for status in history if status not in open_statuses]
-    return sorted(closed, key=lambda status: (history[status], _DISPUTE_STAGE.get(status, 5), status))
+    closed = [status for status in history if status in DISPUTE_CLOSED]
+    return sorted(closed, key=lambda status: _dispute_order((history[status], status)))
 
 
 @dataclass(frozen=True)
@@ -319,11 +334,16 @@ def fully_refunded(facts: PaymentFacts) -> bool:
 
 
 def dispute_open(facts: PaymentFacts) -> bool:
-    """A chargeback not closed in the seller's favour, by the latest status. An inquiry freezes nothing;
-    a lost dispute (or a status we do not know) keeps what the chargeback froze: access off, payout held
-    (reversing the transfer is not automated)."""
-    status = latest_dispute_status(dispute_history(facts))
-    return facts.disputed and status not in DISPUTE_INQUIRY | DISPUTE_RELEASED
+    """A chargeback not closed in the seller's favour, by the latest known status. An inquiry and a
+    prevented dispute freeze nothing; a lost dispute keeps what the chargeback froze: access off, payout
+    held (reversing the transfer is not automated). A dispute with no status (stored before statuses were
+    kept) is a chargeback; a status we do not know freezes nothing (the webhook logs it for an alert)."""
+    if not facts.disputed:
+        return False
+    if not (facts.dispute_observations or dispute_history(facts)):
+        return True
+    status = latest_dispute_status(facts)
+    return status in DISPUTE_CHARGEBACK_OPEN or status == DISPUTE_LOST
 
 
 def dispute_lost(facts: PaymentFacts) -> bool:
@@ -392,7 +412,7 @@ def settle_purchase(
         history = dispute_history(facts)
         if any(status in DISPUTE_INQUIRY for status in history):
             wanted.append(EFFECT_DISPUTE_INQUIRY)
-        if not history or any(status not in DISPUTE_INQUIRY for status in history):
+        if not history or any(status in DISPUTE_CHARGEBACK for status in history):
             wanted.append(EFFECT_DISPUTE)
         wanted += [dispute_closed_effect(status) for status in dispute_closed_statuses(history)]
     share = (facts.amount or 0) - (facts.application_fee or 0)

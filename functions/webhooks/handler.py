@@ -60,6 +60,8 @@ def _receive(endpoint: str, signature: str | None) -> ReceiptOut:
         metrics.add_metric(name="StripeEventRejected", unit=MetricUnit.Count, value=1)
         raise
     metrics.add_metric(name=f"StripeEvent{receipt.status.title()}", unit=MetricUnit.Count, value=1)
+    if receipt.outcome == stripe_events.DISPUTE_STATUS_UNKNOWN:
+        metrics.add_metric(name="StripeDisputeStatusUnknown", unit=MetricUnit.Count, value=1)
     return ReceiptOut(
         event_id=receipt.event_id, type=receipt.event_type, status=receipt.status, outcome=receipt.outcome
     )

@@ -11,7 +11,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from casset.clock import utcnow
-from casset.services.stripe_events import reconcile
+from casset.services.stripe_events import DISPUTE_STATUS_UNKNOWN, reconcile
 
 logger = Logger()
 tracer = Tracer()
@@ -33,6 +33,9 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     for status, count in counts.items():
         metrics.add_metric(name=f"Reconciled{status.title()}", unit=MetricUnit.Count, value=count)
     metrics.add_metric(name="ReconcileFailures", unit=MetricUnit.Count, value=len(result.failures))
+    unknown = sum(receipt.outcome == DISPUTE_STATUS_UNKNOWN for receipt in result.receipts)
+    if unknown:
+        metrics.add_metric(name="StripeDisputeStatusUnknown", unit=MetricUnit.Count, value=unknown)
     failed = [{"id": source, "error": error} for source, error in result.failures]
     logger.info("reconciled stripe events", extra={"counts": counts, "failures": failed})
     if failed:

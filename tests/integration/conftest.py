@@ -49,3 +49,19 @@ def settings_env() -> Iterator[Any]:
     os.environ.clear()
     os.environ.update(saved)
     get_settings.cache_clear()
+
+
+@pytest.fixture(autouse=True)
+def function_grants(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """Every integration test on moto is also an IAM test: what a template function's handler does
+    must be allowed by that function's role in template.yaml (tests/integration/grants.py)."""
+    if "aws" not in request.fixturenames:
+        yield None
+        return
+    from tests.integration.grants import Recorder
+
+    recorder = Recorder()
+    recorder.install(monkeypatch)
+    yield recorder
+    refused = recorder.refused()
+    assert not refused, "template.yaml grants no policy for:\n" + "\n".join(map(str, refused))

@@ -184,18 +184,47 @@ def test_a_lost_dispute_keeps_access_off_and_the_payout_frozen_and_cancels_the_r
     assert outcome.effects_due == (dispute_closed_effect("lost"),)
 
 
-def test_an_unknown_closed_status_keeps_the_dispute_open() -> None:
-    outcome = _settle(_facts(**SUCCEEDED, disputed=True, dispute_status="charged_back_somehow"))
-    assert (outcome.state, outcome.payout_state, outcome.reward_state) == (
-        PurchaseState.DISPUTED,
-        PayoutState.FROZEN,
-        RewardState.FROZEN,
+def test_an_unknown_status_freezes_nothing_and_tells_the_artist_nothing() -> None:
+    granted = _settle(_facts(**SUCCEEDED, disputed=True, dispute_status="charged_back_somehow"))
+    assert (granted.state, granted.payout_state, granted.reward_state) == (
+        PurchaseState.GRANTED,
+        PayoutState.PENDING,
+        RewardState.PENDING,
     )
-    assert outcome.effects_due == (
-        EFFECT_GRANT,
-        EFFECT_REFERRAL,
-        EFFECT_DISPUTE,
-        dispute_closed_effect("charged_back_somehow"),
+    assert granted.effects_due == (EFFECT_GRANT, EFFECT_REFERRAL)
+    # After a chargeback it decides nothing either: the latest known status still holds.
+    history = _seen(needs_response=0, charged_back_somehow=60)
+    frozen = _settle(_facts(**SUCCEEDED, disputed=True, dispute_history=history))
+    assert (frozen.state, frozen.payout_state) == (PurchaseState.DISPUTED, PayoutState.FROZEN)
+    assert frozen.effects_due == (EFFECT_GRANT, EFFECT_REFERRAL, EFFECT_DISPUTE)
+
+
+def test_a_prevented_dispute_is_no_chargeback_access_payout_and_reward_stay() -> None:
+    outcome = _settle(_facts(**SUCCEEDED, disputed=True, dispute_history=_seen(prevented=60)))
+    assert (outcome.state, outcome.payout_state, outcome.reward_state) == (
+        PurchaseState.GRANTED,
+        PayoutState.PENDING,
+        RewardState.PENDING,
+    )
+    # Told how it ended, never that a payout is on hold.
+    assert outcome.effects_due == (EFFECT_GRANT, EFFECT_REFERRAL, dispute_closed_effect("prevented"))
+    after_inquiry = _seen(warning_needs_response=0, prevented=60)
+    inquired = _settle(_facts(**SUCCEEDED, disputed=True, dispute_history=after_inquiry))
+    assert inquired.state is PurchaseState.GRANTED
+    assert inquired.effects_due[-2:] == (EFFECT_DISPUTE_INQUIRY, dispute_closed_effect("prevented"))
+
+
+def test_a_status_seen_again_later_is_the_latest() -> None:
+    """needs_response, under_review, won, then under_review again (reopened on appeal): under review."""
+    observed = ((0, "needs_response"), (60, "under_review"), (120, "won"), (240, "under_review"))
+    observations = tuple((PAID + timedelta(seconds=offset), status) for offset, status in observed)
+    first_seen = _seen(needs_response=0, under_review=60, won=120)
+    facts = _facts(**SUCCEEDED, disputed=True, dispute_history=first_seen, dispute_observations=observations)
+    outcome = _settle(facts)
+    assert (outcome.state, outcome.payout_state) == (PurchaseState.DISPUTED, PayoutState.FROZEN)
+    won_again = (*observations, (PAID + timedelta(seconds=300), "won"))
+    assert (
+        _settle(facts.model_copy(update={"dispute_observations": won_again})).state is PurchaseState.GRANTED
     )
 
 
@@ -308,3 +337,10 @@ def test_a_dispute_whose_status_moves_converges_in_any_order(
     reference = _settle(_fold(list(events), events))
     assert reference.state is expected
     assert _settle(_fold(order + duplicates, events)) == reference
+
+
+def test_every_closing_status_has_its_text_for_the_artist() -> None:
+    from casset.rules import DISPUTE_CLOSED
+    from casset.services.purchases import DISPUTE_CLOSED_MESSAGES
+
+    assert set(DISPUTE_CLOSED_MESSAGES) == DISPUTE_CLOSED

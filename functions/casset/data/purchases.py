@@ -71,6 +71,9 @@ def _to_purchase(item: PurchaseItem) -> Purchase:
         dispute_history=_dispute_history(
             item.dispute_statuses or set(), item.dispute_status, item.disputed_at
         ),
+        dispute_observations=_dispute_observations(
+            item.dispute_statuses or set(), item.dispute_status, item.disputed_at
+        ),
         referral_dropped=item.referral_dropped,
         paid_out_by=item.paid_out_by,
     )
@@ -94,19 +97,28 @@ def _dispute_observation(status: str, at: datetime) -> str:
     return f"{int(at.timestamp()):012d}#{status}"
 
 
+def _dispute_observations(
+    observations: set[str], legacy_status: str | None, disputed_at: datetime | None
+) -> tuple[tuple[datetime, str], ...]:
+    """Every (time, status) stored, oldest first. A status stored before the history was kept (set once,
+    when the dispute closed) counts as seen when the dispute was created, unless it was also seen later."""
+    seen = []
+    for observation in observations:
+        epoch, _, status = observation.partition("#")
+        seen.append((datetime.fromtimestamp(int(epoch), UTC), status))
+    if legacy_status and all(status != legacy_status for _, status in seen):
+        seen.append((disputed_at or datetime.fromtimestamp(0, UTC), legacy_status))
+    return tuple(sorted(seen))
+
+
 def _dispute_history(
     observations: set[str], legacy_status: str | None, disputed_at: datetime | None
 ) -> dict[str, datetime]:
-    """status -> the earliest time it was seen. A status stored before the history was kept (set once,
-    when the dispute closed) counts as seen when the dispute was created."""
+    """status -> the earliest time it was seen (what dates its notification; the latest observation of
+    all, not of each status, decides the state: rules.latest_dispute_status)."""
     history: dict[str, datetime] = {}
-    for observation in observations:
-        epoch, _, status = observation.partition("#")
-        at = datetime.fromtimestamp(int(epoch), UTC)
-        if status not in history or at < history[status]:
-            history[status] = at
-    if legacy_status and legacy_status not in history:
-        history[legacy_status] = disputed_at or datetime.fromtimestamp(0, UTC)
+    for at, status in _dispute_observations(observations, legacy_status, disputed_at):
+        history.setdefault(status, at)
     return history
 
 

@@ -34,18 +34,21 @@ def claim(
     account: str | None,
     payload: str,
     lease: timedelta,
+    reclaimable: tuple[str, ...] = (),
 ) -> Claim:
+    """`reclaimable`: the outcomes of an IGNORED event that a later delivery may claim again (it was
+    ignored for how it arrived, not for what it is)."""
     ready()
     now = utcnow()
     first_seen: list[tuple[Any, object]] = [
-        (WebhookEventItem.endpoint, endpoint),
         (WebhookEventItem.type, event_type),
         (WebhookEventItem.livemode, livemode),
-        (WebhookEventItem.payload, payload),
         (WebhookEventItem.received_at, now),
         (WebhookEventItem.expires_at, now + RETENTION),
     ]
     actions = [attribute.set(attribute | value) for attribute, value in first_seen]
+    # As the claiming delivery has it: a reclaimed misrouted event is recorded as properly delivered.
+    actions += [WebhookEventItem.endpoint.set(endpoint), WebhookEventItem.payload.set(payload)]
     if account:
         actions.append(WebhookEventItem.account.set(account))
     actions += [
@@ -61,6 +64,11 @@ def claim(
             & (WebhookEventItem.lease_until < now)
         )
     )
+    if reclaimable:
+        claimable = claimable | (
+            (WebhookEventItem.status == WebhookEventStatus.IGNORED.value)
+            & WebhookEventItem.outcome.is_in(*reclaimable)
+        )
     if update_if(WebhookEventItem(id=event_id), actions, claimable):
         return Claim.CLAIMED
     # Not ours to process; still a delivery worth counting.

@@ -258,14 +258,20 @@ def _credit_reversal_due(purchase: Purchase, due: set[str]) -> bool:
     return reverses(due) and not reverses(purchase.applied_effects)
 
 
+# What the artist is told a dispute closed with: one text per closing status (rules.DISPUTE_CLOSED).
+DISPUTE_CLOSED_MESSAGES = {
+    "won": "The dispute on @{handle}'s payment was won: the hold on access and payout is lifted.",
+    "warning_closed": "The inquiry on @{handle}'s payment closed without a chargeback.",
+    "prevented": (
+        "The dispute on @{handle}'s payment was stopped before it became a chargeback: "
+        "access and payout are unaffected (any refund that settled it shows separately)."
+    ),
+    DISPUTE_LOST: (
+        "The dispute on @{handle}'s payment was lost: the money went back to the buyer and their "
+        "access stays off. The payout stays on hold."
+    ),
+}
+
+
 def _dispute_closed_message(status: str, handle: str) -> str:
-    if status == "won":
-        return f"The dispute on @{handle}'s payment was won: the hold on access and payout is lifted."
-    if status == "warning_closed":
-        return f"The inquiry on @{handle}'s payment closed without a chargeback."
-    if status == DISPUTE_LOST:
-        return (
-            f"The dispute on @{handle}'s payment was lost: the money went back to the buyer and their "
-            "access stays off. The payout stays on hold."
-        )
-    return f"The dispute on @{handle}'s payment closed ({status}); its payout stays on hold."
+    return DISPUTE_CLOSED_MESSAGES[status].format(handle=handle)

@@ -21,6 +21,7 @@ from typing import Any, NoReturn
 
 from aws_lambda_powertools import Logger
 
+from casset import rules
 from casset.clock import utcnow
 from casset.data import purchases as purchases_data
 from casset.data import referrals as referrals_data
@@ -47,6 +48,11 @@ from casset.stripe_shapes import (
 )
 
 logger = Logger(child=True)
+# Ignored for where (or how) it arrived, not for what it is: the same event delivered properly later,
+# or found by the reconciliation sweep, is still processed.
+MISROUTED = ("NOT_FOR_THIS_ENDPOINT", "CONNECT_EVENT_WITHOUT_ACCOUNT", "CONNECTED_ACCOUNT_EVENT_ON_PLATFORM")
+# The outcome of a dispute event whose status rules.DISPUTE_KNOWN lacks.
+DISPUTE_STATUS_UNKNOWN = "DISPUTE_STATUS_UNKNOWN"
 
 PLATFORM = "platform"
 CONNECT = "connect"
@@ -163,6 +169,7 @@ def process(endpoint: str, event: Event, payload: str) -> Receipt:
         account=event.account,
         payload=payload,
         lease=LEASE,
+        reclaimable=MISROUTED,
     )
     if claim is webhook_events.Claim.DUPLICATE:
         return Receipt(event.id, event.type, "DUPLICATE", "already processed")
@@ -297,7 +304,16 @@ def _dispute_changed(event: Event, dispute: DisputeShape) -> str:
         status=dispute.status,
         status_at=event.created_at,
     )
-    return _outcome_of(intent_id)
+    outcome = _outcome_of(intent_id)
+    if dispute.status not in rules.DISPUTE_KNOWN:
+        # Recorded, but it decides nothing (a granted purchase stays granted) until someone reads it:
+        # the webhook function counts it (StripeDisputeStatusUnknown) for an alarm.
+        logger.error(
+            "unknown dispute status",
+            extra={"event_id": event.id, "dispute_status": dispute.status, "purchase_state": outcome},
+        )
+        return DISPUTE_STATUS_UNKNOWN
+    return outcome
 
 
 handles(PLATFORM, "charge.dispute.created", DisputeShape)(_dispute_changed)
@@ -339,6 +355,18 @@ class Reconciliation:
     failures: list[tuple[str, str]]  # (event id or source, error): retried by the next run
 
 
+def _as_listed_for(body: dict[str, Any], account: str | None) -> dict[str, Any] | None:
+    """An event from a connected account's listing is that account's: one that leaves `account` out gets
+    it, one that names another account is refused (None; nothing is recorded, so its real delivery is
+    not blocked). The platform's listing is taken as it is."""
+    if account is None:
+        return body
+    named = body.get("account")
+    if named is None:
+        return body | {"account": account}
+    return body if named == account else None
+
+
 def reconcile(now: datetime) -> Reconciliation:
     """Re-process what Stripe reports as undelivered over the last days, through `process`: the
     platform's events and every connected account's. One event (or one account's listing) that fails
@@ -355,8 +383,18 @@ def reconcile(now: datetime) -> Reconciliation:
             logger.exception("listing undelivered events failed", extra={"account": account})
             failures.append((account or PLATFORM, f"{type(error).__name__}: {error}"))
             continue
-        for body in listed:
-            event_id, event_type = str(body.get("id")), str(body.get("type"))
+        for listed_body in listed:
+            event_id, event_type = str(listed_body.get("id")), str(listed_body.get("type"))
+            body = _as_listed_for(listed_body, account)
+            if body is None:
+                logger.warning(
+                    "listed event names another account",
+                    extra={"event_id": event_id, "listed_for": account, "names": listed_body.get("account")},
+                )
+                receipts.append(
+                    Receipt(event_id, event_type, WebhookEventStatus.REJECTED.value, "ACCOUNT_MISMATCH")
+                )
+                continue
             payload = json.dumps(body)
             try:
                 receipts.append(process(endpoint, authenticated(endpoint, body, payload), payload))

@@ -322,6 +322,60 @@ def test_a_dispute_whose_status_moves_ends_by_the_latest_and_tells_the_same_in_a
     ]
 
 
+def test_a_status_that_comes_back_later_is_the_one_that_counts(
+    api: support.Api, sale: dict[str, Any]
+) -> None:
+    """Given a dispute won and then reopened on appeal (needs_response, under_review, won, under_review):
+    the purchase is disputed again; access off, payout held; won once more, it is granted."""
+    deliver(real_payment_succeeded(sale["succeeded"]))
+    opened = int(sale["succeeded"]["created"])
+    moves = [("created", "needs_response", 0), ("updated", "under_review", 60), ("closed", "won", 120)]
+    for kind, status, after in [*moves, ("updated", "under_review", 300)]:
+        assert (
+            deliver(stripe_event(f"charge.dispute.{kind}", _dispute(sale, status), created=opened + after))[0]
+            == 200
+        )
+    stored = purchase(sale["intent"]) or {}
+    assert (stored["state"]["S"], stored["payoutState"]["S"]) == ("DISPUTED", "FROZEN")
+    assert not _entitled(api, sale)
+    won_again = stripe_event("charge.dispute.closed", _dispute(sale, "won"), created=opened + 600)
+    assert deliver(won_again)[1]["outcome"] == "GRANTED"
+    assert _entitled(api, sale)
+
+
+def test_a_prevented_dispute_keeps_access_and_payout(api: support.Api, sale: dict[str, Any]) -> None:
+    """Given a dispute stopped before it was filed (status prevented, e.g. Visa RDR): no chargeback,
+    so access and payout stay, and the artist is told it was stopped, not that a payout is on hold."""
+    deliver(real_payment_succeeded(sale["succeeded"]))
+    prevented = stripe_event("charge.dispute.closed", _dispute(sale, "prevented"))
+    assert deliver(prevented)[1]["outcome"] == "GRANTED"
+    assert _entitled(api, sale)
+    assert (purchase(sale["intent"]) or {})["payoutState"]["S"] == "PENDING"
+    notes = [(kind, text) for _, kind, text in _notes(api, sale)]
+    assert [kind for kind, _ in notes] == ["COLLECT", "DISPUTE_CLOSED"]
+    assert "stopped before it became a chargeback" in notes[1][1]
+
+
+def test_an_unknown_dispute_status_is_recorded_and_freezes_nothing(
+    api: support.Api, sale: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Given a dispute status the rules do not know: recorded, counted for the alarm
+    (StripeDisputeStatusUnknown), and the granted purchase stays granted."""
+    deliver(real_payment_succeeded(sale["succeeded"]))
+    unknown = stripe_event("charge.dispute.updated", _dispute(sale, "escalated_somehow"))
+    capsys.readouterr()
+    status, body = deliver(unknown)
+    assert (status, body["status"], body["outcome"]) == (200, "PROCESSED", "DISPUTE_STATUS_UNKNOWN")
+    emitted = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    assert any(metrics.get("StripeDisputeStatusUnknown") == [1.0] for metrics in emitted), emitted
+    assert _record(unknown["id"])["outcome"]["S"] == "DISPUTE_STATUS_UNKNOWN"
+    stored = purchase(sale["intent"]) or {}
+    assert (stored["state"]["S"], stored["payoutState"]["S"]) == ("GRANTED", "PENDING")
+    assert any(seen.endswith("#escalated_somehow") for seen in stored["disputeStatuses"]["SS"])
+    assert _entitled(api, sale)
+    assert [kind for _, kind, _ in _notes(api, sale)] == ["COLLECT"]
+
+
 # One allowlist per endpoint
 
 
@@ -386,3 +440,64 @@ def test_the_sweep_goes_past_a_failing_event_and_still_fails_the_run(
     assert _record(good["id"])["status"]["S"] == "PROCESSED"
     assert _record(malformed["id"])["status"]["S"] == "REJECTED"
     assert _record(failing["id"])["status"]["S"] == "FAILED"
+
+
+# A connected account's listing in the sweep
+
+
+def _account_updated(stripe: StripeFake, account_id: str) -> dict[str, Any]:
+    """account.updated for this account as Stripe delivers it to the Connect endpoint (`account` set)."""
+    obj = stripe_get(stripe, f"/v1/accounts/{account_id}")
+    return stripe_event("account.updated", obj) | {"account": account_id}
+
+
+def _sweep(monkeypatch: pytest.MonkeyPatch, listed: dict[str | None, list[dict[str, Any]]]) -> dict[str, Any]:
+    from casset.data import stripe_api
+    from webhooks.reconcile import lambda_handler
+
+    monkeypatch.setattr(stripe_api, "undelivered_events", lambda since, account=None: listed.get(account, []))
+    return dict(lambda_handler({}, LambdaContext("reconcile", 512, 300)))
+
+
+def test_a_connected_accounts_listed_event_without_account_is_that_accounts(
+    api: support.Api, stripe: StripeFake, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Given a connected account's listing whose event leaves `account` out: the sweep processes it as
+    that account's (not IGNORED for good), so the real delivery later is a duplicate of a processed event."""
+    seller = onboarded_artist(api, stripe)
+    delivered = _account_updated(stripe, seller.account_id)
+    listed = {key: value for key, value in delivered.items() if key != "account"}
+    assert _sweep(monkeypatch, {seller.account_id: [listed]})["counts"] == {"PROCESSED": 1}
+    record = _record(delivered["id"])
+    assert (record["status"]["S"], record["account"]["S"]) == ("PROCESSED", seller.account_id)
+    assert record["outcome"]["S"] == "ONBOARDING_COMPLETE"
+    assert deliver(delivered, connect=True)[1]["status"] == "DUPLICATE"
+
+
+def test_a_listed_event_naming_another_account_is_refused_and_recorded_nowhere(
+    api: support.Api, stripe: StripeFake, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seller, other = onboarded_artist(api, stripe), onboarded_artist(api, stripe)
+    foreign = _account_updated(stripe, other.account_id)
+    assert _sweep(monkeypatch, {seller.account_id: [foreign]})["counts"] == {"REJECTED": 1}
+    assert _record(foreign["id"]) == {}
+    # Its own delivery is still processed.
+    assert deliver(foreign, connect=True)[1]["status"] == "PROCESSED"
+
+
+def test_an_event_ignored_for_how_it_arrived_is_processed_when_it_arrives_properly(
+    api: support.Api, stripe: StripeFake
+) -> None:
+    """Ignored without its `account` at the Connect endpoint, or signed for the platform endpoint: the
+    same event delivered properly afterwards is processed, not a duplicate."""
+    seller = onboarded_artist(api, stripe)
+    proper = _account_updated(stripe, seller.account_id)
+    without_account = {key: value for key, value in proper.items() if key != "account"}
+    assert deliver(without_account, connect=True)[1]["outcome"] == "CONNECT_EVENT_WITHOUT_ACCOUNT"
+    assert deliver(proper)[1]["outcome"] == "NOT_FOR_THIS_ENDPOINT"
+    status, body = deliver(proper, connect=True)
+    assert (status, body["status"], body["outcome"]) == (200, "PROCESSED", "ONBOARDING_COMPLETE")
+    record = _record(proper["id"])
+    assert (record["endpoint"]["S"], record["account"]["S"]) == ("connect", seller.account_id)
+    assert int(record["deliveries"]["N"]) == 3
+    assert deliver(proper, connect=True)[1]["status"] == "DUPLICATE"
