@@ -207,9 +207,8 @@ def assert_declared(method: str, path: str, status: int) -> None:
     assert matching, f"no operation serves {method.upper()} {path}"
     template = min(matching, key=lambda candidate: candidate.count("{"))
     operation = _openapi_paths()[template][method]
-    assert str(status) in operation["responses"], (
-        f"{operation['operationId']} ({method.upper()} {template}) answered {status}, which it does not declare"
-    )
+    label = f"{operation['operationId']} ({method.upper()} {template})"
+    assert str(status) in operation["responses"], f"{label} answered {status}, which it does not declare"
 
 
 # Media
