@@ -70,7 +70,9 @@ def wait_for_room(
         wait = max(0.0, fits_at - elapsed_sec)
     else:
         wait = window_sec - elapsed_sec + window_sec * (1 - (limit - 1) / max(current_hits, 1))
-    return round(wait, 3)  # to the millisecond: float noise must not add a second to a Retry-After
+    # Up to the millisecond: a wait rounded down is a Retry-After that can end a second short of room.
+    # Rounded to the nanosecond first: float noise must not add a second to one either.
+    return math.ceil(round(wait * 1000, 6)) / 1000
 
 
 def quote(budget: Budget) -> Quote:
@@ -78,7 +80,10 @@ def quote(budget: Budget) -> Quote:
     now = time.time()
     window_start = math.floor(now / budget.window_sec) * budget.window_sec
     elapsed = now - window_start
-    previous = fetch(RateLimitItem, _key(budget.subject, window_start - budget.window_sec))
+    # Strongly consistent: an eventually consistent read can miss the previous window's last hits.
+    previous = fetch(
+        RateLimitItem, _key(budget.subject, window_start - budget.window_sec), consistent_read=True
+    )
     previous_hits = int(previous.hits) if previous else 0
     room = room_in_window(budget.limit, previous_hits, elapsed, budget.window_sec)
     full_wait = wait_for_room(budget.limit, previous_hits, room, elapsed, budget.window_sec)
