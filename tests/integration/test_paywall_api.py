@@ -276,10 +276,14 @@ def test_an_export_of_an_old_hook_is_no_longer_everyones(api: Api, media_module:
 
 
 def test_each_user_starts_a_bounded_number_of_renders_an_hour_and_cache_hits_are_free(
-    api: Api, media_module: Media, settings_env: Any
+    api: Api, media_module: Media, settings_env: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from casset.data import rate_limits
+
     stage = _stage(api, media_module)
     settings_env(EXPORT_RENDERS_PER_HOUR="2")
+    # A minute into an hour of its own: the wait depends on where in the hour the budget ran out.
+    monkeypatch.setattr(rate_limits, "time", _Clock(_fresh_hour() + 60))
     artist = stage.user_id
     first = _exported(api, artist, stage.track_id, hookStartSec=0)
     _exported(api, artist, stage.track_id, hookStartSec=1)
@@ -288,7 +292,8 @@ def test_each_user_starts_a_bounded_number_of_renders_an_hour_and_cache_hits_are
     again = _export(api, artist, stage.track_id, hookStartSec=0)
 
     assert (status, body["code"]) == (429, "RENDER_BUDGET_EXCEEDED")
-    assert 1 <= int(headers["Retry-After"]) <= 3600
+    # The rest of this hour, then half the next, until the sliding hour's share of the two is down to one
+    assert headers["Retry-After"] == str(3540 + 1800)
     assert not any(_plan_window(export_id)[0] == 3 for export_id in _exports_of_track(stage.track_id))
     assert again[0] == 200 and again[1]["id"] == first["id"]  # already rendered: free
     # The budget is the user's: a fan still exports, and other writes are not held back.
