@@ -7,7 +7,8 @@ each operation's shape, come the answers the shared machinery gives: a JSON body
 deep, bad numbers, not UTF-8), 413 (ours at 64 KiB, API Gateway's over its limit), 415 and 422; a
 parameter's 422; a path parameter's 404 (a value the router does not match is ROUTE_NOT_FOUND); a
 signed-in route's 401 (API Gateway's JWT authorizer, or the API's own); the write budget's 429
-(api.guards); API Gateway's throttling 429; and 500/503 everywhere. Each error status is one shared
+(api.guards); API Gateway's throttling 429; and 500/503 everywhere, ours or API Gateway's (a function that
+timed out, crashed or failed to start). Each error status is one shared
 response whose `code` is one of the catalogue's codes for that status (casset.error_codes), so nothing
 here lists codes by hand."""
 
@@ -26,7 +27,8 @@ DESCRIPTION = (
     "Stripe Connect. Every error body is ErrorOut {code, message, details}; `code` is stable and each "
     "response lists the codes it can carry (ErrorOut.code's x-error-codes gives each code's meaning). "
     "API Gateway's own refusals (401 from the JWT authorizer, 413 over its payload limit, 429 when it "
-    "throttles) have the body GatewayErrorOut {message}."
+    "throttles, 500/503 when the function times out, crashes or fails to start) have the body "
+    "GatewayErrorOut {message}."
 )
 # The code is not open source; the contact is the team behind the site the short links open.
 LICENSE = {"name": "Proprietary", "identifier": "LicenseRef-Casset-Proprietary"}
@@ -119,6 +121,7 @@ def _declared_errors(method: str, path: str, operation: dict[str, Any]) -> list[
         ours.add(HTTPStatus.UNPROCESSABLE_ENTITY)
     if any(parameter["in"] == "path" for parameter in parameters):
         ours.add(HTTPStatus.NOT_FOUND)  # a value the router does not match is ROUTE_NOT_FOUND
+    gateway.update(_EVERYWHERE)  # when the function times out, crashes or fails to start
     if operation.get("security"):
         ours.add(HTTPStatus.UNAUTHORIZED)
         gateway.add(HTTPStatus.UNAUTHORIZED)  # the JWT authorizer

@@ -89,7 +89,7 @@ class Settings(BaseModel):
 
     # Request guards.
     max_body_bytes: int = Field(64 * 1024, alias="MAX_BODY_BYTES")
-    mutations_per_minute: int = Field(60, alias="RATE_LIMIT_MUTATIONS_PER_MINUTE")
+    mutations_per_minute: int = Field(60, ge=1, alias="RATE_LIMIT_MUTATIONS_PER_MINUTE")
 
     # Visual metrics: events go on the metrics queue; the aggregator folds them into the visuals'
     # counters and forwards them to the analytics bus.

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
-from functools import cached_property
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 
@@ -181,6 +182,33 @@ def grant_collect(buyer: str, artist: str) -> str:
 def error_code(reply: Reply) -> tuple[int, str]:
     status, body, _ = reply
     return status, body["code"]
+
+
+# The contract
+
+
+@cache
+def _openapi_paths() -> dict[str, Any]:
+    from api.openapi import build
+
+    paths: dict[str, Any] = build()["paths"]
+    return paths
+
+
+def assert_declared(method: str, path: str, status: int) -> None:
+    """The OpenAPI document declares `status` for the operation that serves this concrete path (of the
+    templates that match it, the one with the most literal segments, as the router prefers)."""
+    method = method.lower()
+    matching = [
+        template
+        for template, operations in _openapi_paths().items()
+        if method in operations and re.fullmatch(re.sub(r"\{[^}]+\}", "[^/]+", template), path.split("?")[0])
+    ]
+    assert matching, f"no operation serves {method.upper()} {path}"
+    template = min(matching, key=lambda candidate: candidate.count("{"))
+    operation = _openapi_paths()[template][method]
+    label = f"{operation['operationId']} ({method.upper()} {template})"
+    assert str(status) in operation["responses"], f"{label} answered {status}, which it does not declare"
 
 
 # Media

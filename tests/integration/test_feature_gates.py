@@ -1,13 +1,21 @@
 """Feature flags on the real API: a disabled feature is a 403 FEATURE_DISABLED on every route it covers,
-it can be switched on for chosen (launch-partner) artists and staff groups, and nothing is written
-meanwhile."""
+which each of those operations declares in the OpenAPI document; it can be switched on for chosen
+(launch-partner) artists and staff groups, and nothing is written meanwhile."""
 
 from typing import Any
 
 import pytest
 
 from tests.conftest import FeatureFlagsFile
-from tests.integration.support import Api, Artist, Media, add_visual, create_profile, create_track
+from tests.integration.support import (
+    Api,
+    Artist,
+    Media,
+    add_visual,
+    assert_declared,
+    create_profile,
+    create_track,
+)
 
 V1, V2 = "visual_pairing_v1", "visual_pairing_v2"
 
@@ -53,13 +61,17 @@ def v2_routes(artist: Artist, visual_id: str) -> list[tuple[str, str, dict[str, 
 def test_with_v2_off_every_library_route_answers_403_and_writes_nothing(
     api: Api, artist: Artist, media: Media, feature_flags: FeatureFlagsFile
 ) -> None:
+    # Given a READY visual, and the visual library (v2) switched off
     visual_id = ready_visual(api, artist, media)
     feature_flags.disable(V2)
 
+    # When every route behind v2 is called
     answers = [api(method, path, **options) for method, path, options in v2_routes(artist, visual_id)]
 
+    # Then each answers a declared 403 FEATURE_DISABLED naming v2, and nothing was written
     for (method, path, _), (status, body, _) in zip(v2_routes(artist, visual_id), answers, strict=True):
         assert (status, body["code"]) == (403, "FEATURE_DISABLED"), (method, path, body)
+        assert_declared(method, path, status)
         assert body["details"] == [{"feature": V2}]
         assert "visual library" in body["message"]
     feature_flags.enable(V2)
@@ -88,9 +100,11 @@ def test_v1_features_keep_working_with_v2_off(
 def test_with_v1_off_visuals_cannot_be_added_or_activated(
     api: Api, artist: Artist, media: Media, feature_flags: FeatureFlagsFile
 ) -> None:
+    # Given a READY visual, and visual pairing (v1) switched off
     visual_id = ready_visual(api, artist, media)
     feature_flags.disable(V1)
 
+    # When the artist adds or activates a visual, or anyone reads one
     added = api(
         "POST",
         f"/api/tracks/{artist.track_id}/visuals",
@@ -103,10 +117,18 @@ def test_with_v1_off_visuals_cannot_be_added_or_activated(
         user=artist.user_id,
         body={"active": True},
     )
-    fetched = api("GET", f"/api/visuals/{visual_id}")
+    reads = [
+        ("GET", f"/api/visuals/{visual_id}", None),
+        ("GET", f"/api/studio/visuals/{visual_id}", artist.user_id),
+        ("GET", f"/api/studio/tracks/{artist.track_id}/visuals", artist.user_id),
+    ]
+    fetched = [api(method, path, user=user) for method, path, user in reads]
 
-    for status, body, _ in (added, activated, fetched):
+    # Then each is a 403 FEATURE_DISABLED naming v1, which each read declares, and nothing was activated
+    for status, body, _ in (added, activated, *fetched):
         assert (status, body["code"], body["details"]) == (403, "FEATURE_DISABLED", [{"feature": V1}])
+    for (method, path, _), (status, _, _) in zip(reads, fetched, strict=True):
+        assert_declared(method, path, status)
     feature_flags.enable(V1)
     assert api("GET", f"/api/tracks/{artist.track_id}")[1]["activeVisualId"] is None
 

@@ -276,10 +276,14 @@ def test_an_export_of_an_old_hook_is_no_longer_everyones(api: Api, media_module:
 
 
 def test_each_user_starts_a_bounded_number_of_renders_an_hour_and_cache_hits_are_free(
-    api: Api, media_module: Media, settings_env: Any
+    api: Api, media_module: Media, settings_env: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from casset.data import rate_limits
+
     stage = _stage(api, media_module)
     settings_env(EXPORT_RENDERS_PER_HOUR="2")
+    # A minute into an hour of its own: the wait depends on where in the hour the budget ran out.
+    monkeypatch.setattr(rate_limits, "time", _Clock(_fresh_hour() + 60))
     artist = stage.user_id
     first = _exported(api, artist, stage.track_id, hookStartSec=0)
     _exported(api, artist, stage.track_id, hookStartSec=1)
@@ -288,9 +292,8 @@ def test_each_user_starts_a_bounded_number_of_renders_an_hour_and_cache_hits_are
     again = _export(api, artist, stage.track_id, hookStartSec=0)
 
     assert (status, body["code"]) == (429, "RENDER_BUDGET_EXCEEDED")
-    # A sliding hour: the renders of this clock hour still weigh on the next, so the wait can run past
-    # the hour's end by up to an hour / budget (here 30 minutes).
-    assert 1 <= int(headers["Retry-After"]) <= 3600 + 3600 // 2
+    # The rest of this hour, then half the next, until the sliding hour's share of the two is down to one
+    assert headers["Retry-After"] == str(3540 + 1800)
     assert not any(_plan_window(export_id)[0] == 3 for export_id in _exports_of_track(stage.track_id))
     assert again[0] == 200 and again[1]["id"] == first["id"]  # already rendered: free
     # The budget is the user's: a fan still exports, and other writes are not held back.
@@ -545,10 +548,10 @@ def test_a_transaction_conflict_with_an_identical_request_is_run_again(
         def update(self, *args: Any, **kwargs: Any) -> None: ...
 
     @contextmanager
-    def conflicting_once() -> Iterator[Any]:
+    def conflicting_once(client_request_token: str | None = None) -> Iterator[Any]:
         attempts.append(1)
         if len(attempts) > 1:
-            with real_transaction() as writer:
+            with real_transaction(client_request_token) as writer:
                 yield writer
             return
         yield Dropped()
@@ -573,6 +576,159 @@ def test_a_transaction_conflict_with_an_identical_request_is_run_again(
         assert rate_limits.take(budget) is None and rate_limits.take(budget) is not None
     finally:
         exports_data.fail(job.id, "TEST", "ended by the test")
+
+
+def _cancelled(*codes: str | None) -> Any:
+    """The error PynamoDB raises for a TransactWriteItems that DynamoDB cancelled, one reason an item."""
+    from pynamodb.exceptions import CancellationReason, TransactWriteError, VerboseClientError
+
+    return TransactWriteError(
+        "Failed to write transaction items",
+        cause=VerboseClientError(
+            {"Error": {"Code": "TransactionCanceledException", "Message": ", ".join(map(str, codes))}},
+            "TransactWriteItems",
+            cancellation_reasons=[CancellationReason(code) if code else None for code in codes],
+        ),
+    )
+
+
+def test_every_run_of_a_charged_export_carries_one_client_request_token(
+    api: Api, media_module: Media, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pynamodb.connection import Connection
+
+    from casset.data import rate_limits
+
+    stage = _stage(api, media_module)
+    monkeypatch.setattr(rate_limits, "time", _Clock(_fresh_hour() + 60))
+    real_transact = Connection.transact_write_items
+    tokens: list[str | None] = []
+
+    def conflicting_once(self: Connection, *args: Any, **options: Any) -> Any:
+        tokens.append(options.get("client_request_token"))
+        if len(tokens) == 1:
+            raise _cancelled("TransactionConflict", None)
+        return real_transact(self, *args, **options)
+
+    # Given DynamoDB cancelling the first run of the export's transaction (it met another on the item)
+    monkeypatch.setattr(Connection, "transact_write_items", conflicting_once)
+
+    # When the export is asked for
+    status, job, _ = _export(api, stage.user_id, stage.track_id, hookStartSec=3.25)
+
+    # Then both runs sent one ClientRequestToken: a run botocore retries after losing its answer is
+    # DynamoDB's idempotent replay, not a run cancelled by its own first attempt's writes
+    assert status == 202 and job["status"] == "QUEUED", job
+    assert len(tokens) == 2 and tokens[0] and tokens[0] == tokens[1], tokens
+    # And another transaction gets a token of its own
+    assert _export(api, stage.user_id, stage.track_id, hookStartSec=3.375)[0] == 202
+    assert len(tokens) == 3 and tokens[2] not in (None, tokens[0]), tokens
+
+
+@pytest.mark.parametrize("reason", ["ThrottlingError", "ProvisionedThroughputExceeded"])
+def test_a_charge_cancelled_for_throttling_is_a_503_and_writes_nothing(
+    api: Api, media_module: Media, monkeypatch: pytest.MonkeyPatch, reason: str
+) -> None:
+    from pynamodb.connection import Connection
+
+    from casset.data import rate_limits
+
+    stage = _stage(api, media_module)
+    monkeypatch.setattr(rate_limits, "time", _Clock(_fresh_hour() + 60))
+
+    def throttled(self: Connection, *args: Any, **options: Any) -> Any:
+        raise _cancelled(None, reason)
+
+    # Given DynamoDB cancelling the export's transaction: the budget's counter was throttled
+    monkeypatch.setattr(Connection, "transact_write_items", throttled)
+
+    # When the export is asked for
+    status, body, _ = _export(api, stage.user_id, stage.track_id, hookStartSec=4.0)
+
+    # Then the caller is told to retry (503 UNAVAILABLE), not that the server broke, and no job exists
+    assert (status, body["code"]) == (503, "UNAVAILABLE"), body
+    assert _exports_of_track(stage.track_id) == []
+
+
+def _refund_meets_transactions(monkeypatch: pytest.MonkeyPatch, times: int) -> list[str]:
+    """The render queue down, and the first `times` refunds of a render budget's hit cancelled by a
+    transaction on the counter (TransactionConflictException). Returns the refunded counters' keys, one an
+    attempt."""
+    from pynamodb.exceptions import UpdateError, VerboseClientError
+
+    from casset.data.tables import RateLimitItem
+    from casset.errors import Unavailable
+    from casset.services import exports
+
+    def down(export_id: str) -> None:
+        raise Unavailable("The render queue is down.")
+
+    real_update = RateLimitItem.update
+    attempts: list[str] = []
+
+    def conflicting(self: RateLimitItem, *args: Any, **options: Any) -> Any:
+        if self.key.startswith("renders#"):
+            attempts.append(self.key)
+            if len(attempts) <= times:
+                raise UpdateError(
+                    "Failed to update item",
+                    cause=VerboseClientError(
+                        {"Error": {"Code": "TransactionConflictException", "Message": "in a transaction"}},
+                        "UpdateItem",
+                    ),
+                )
+        return real_update(self, *args, **options)
+
+    monkeypatch.setattr(exports.queue, "enqueue_render", down)
+    monkeypatch.setattr(RateLimitItem, "update", conflicting)
+    return attempts
+
+
+def test_a_refund_that_meets_a_transaction_is_run_again(
+    api: Api, media_module: Media, monkeypatch: pytest.MonkeyPatch, settings_env: Any
+) -> None:
+    from casset.data import rate_limits
+    from casset.services import exports
+
+    # Given a budget of one render, the render queue down, and the refund meeting a transaction once
+    settings_env(EXPORT_RENDERS_PER_HOUR="1")
+    stage = _stage(api, media_module)
+    monkeypatch.setattr(rate_limits, "time", _Clock(_fresh_hour() + 60))
+    attempts = _refund_meets_transactions(monkeypatch, times=1)
+
+    # When the export is asked for, and again once the queue is back
+    failed = _export(api, stage.user_id, stage.track_id, hookStartSec=4.5)
+    monkeypatch.setattr(exports.queue, "enqueue_render", lambda export_id: None)
+    again = _export(api, stage.user_id, stage.track_id, hookStartSec=4.5)
+
+    # Then the first was a 503 whose charge was given back on the second try: the budget had room again
+    assert failed[0] == 503, failed
+    assert len(attempts) == 2
+    assert (again[0], again[1]["status"]) == (202, "QUEUED"), again
+
+
+def test_a_refund_that_keeps_meeting_transactions_leaves_the_503_and_is_logged(
+    api: Api,
+    media_module: Media,
+    monkeypatch: pytest.MonkeyPatch,
+    settings_env: Any,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from casset.data import rate_limits
+
+    # Given the render queue down, and every refund meeting a transaction on the budget's counter
+    settings_env(EXPORT_RENDERS_PER_HOUR="1")
+    stage = _stage(api, media_module)
+    monkeypatch.setattr(rate_limits, "time", _Clock(_fresh_hour() + 60))
+    attempts = _refund_meets_transactions(monkeypatch, times=1_000)
+
+    # When the export is asked for
+    status, body, _ = _export(api, stage.user_id, stage.track_id, hookStartSec=5.0)
+
+    # Then the caller gets the queue's 503, not the refund's failure, and the lost refund is logged
+    assert (status, body["code"]) == (503, "UNAVAILABLE"), body
+    assert len(attempts) > 1
+    assert "Render refund failed" in caplog.text
 
 
 # The track or artist behind an id is gone: still the id's own 404

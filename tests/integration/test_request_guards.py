@@ -283,3 +283,26 @@ def test_the_write_budget_slides_across_the_minute(
     # Then the sliding minute still holds three writes: refused, for the 20 s until it holds two
     assert (status, body["code"]) == (429, "RATE_LIMITED")
     assert headers["Retry-After"] == "18"
+
+
+def test_the_previous_windows_counter_is_read_strongly_consistent(
+    api: Api, three_writes_a_minute: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from casset.data.tables import RateLimitItem
+
+    # Given a user, and every read of a rate-limit counter recorded
+    user = create_profile(api)
+    real_get = RateLimitItem.get.__func__  # type: ignore[attr-defined]
+    reads: list[tuple[str, bool | None]] = []
+
+    def recorded(cls: type[RateLimitItem], key: str, *args: Any, **options: Any) -> RateLimitItem:
+        reads.append((key, options.get("consistent_read")))
+        return real_get(cls, key, *args, **options)  # type: ignore[no-any-return]
+
+    monkeypatch.setattr(RateLimitItem, "get", classmethod(recorded))
+    # When the user writes
+    assert patch_me(api, user)[0] == 200
+    # Then the previous window's counter was read strongly consistent: an eventually consistent read can
+    # miss its last hits and let the sliding window take more than the limit
+    assert reads and all(consistent for _, consistent in reads), reads
+    assert all(key.startswith(f"mutations#{user}#") for key, _ in reads)

@@ -1,8 +1,10 @@
 import pytest
+from pydantic import ValidationError
 
 from api.auth import _groups
 from api.guards import parse_json_body
 from casset.errors import BadRequest, PayloadTooLarge
+from casset.settings import Settings
 
 
 def test_json_bodies_parse() -> None:
@@ -31,3 +33,12 @@ def test_malformed_json_has_its_own_code() -> None:
 )
 def test_group_claims_in_every_shape_api_gateway_sends(raw: object, expected: set[str]) -> None:
     assert _groups(raw) == expected
+
+
+@pytest.mark.parametrize("limit", ["0", "-1"])
+def test_a_write_budget_below_one_is_a_configuration_error(limit: str) -> None:
+    # Given a write budget that would refuse every write (or count backwards)
+    # When the settings are read
+    # Then they refuse it, rather than the API answering 429 to every write
+    with pytest.raises(ValidationError):
+        Settings.model_validate({"RATE_LIMIT_MUTATIONS_PER_MINUTE": limit})

@@ -1,6 +1,8 @@
 """The sliding-window arithmetic of casset.data.rate_limits: the previous window's counter weighs by how
 much of it the sliding window still covers, so a budget cannot be spent twice across a boundary."""
 
+import math
+
 import pytest
 
 from casset.data.rate_limits import room_in_window, wait_for_room
@@ -38,3 +40,14 @@ def test_a_full_current_window_waits_into_the_next() -> None:
 
 def test_room_now_means_no_wait() -> None:
     assert wait_for_room(5, 0, 2, 30, 60) == 0
+
+
+@pytest.mark.parametrize("elapsed", [45.49953 + step / 100_000 for step in range(-50, 50)])
+def test_a_caller_who_waits_the_retry_after_finds_room(elapsed: float) -> None:
+    # Given a minute budget of 12, 8 hits in the previous minute and the current counter full
+    limit, previous, window = 12, 8, 60
+    full = room_in_window(limit, previous, elapsed, window)
+    # When the caller waits the whole seconds of the Retry-After it is given
+    retry_after = max(1, math.ceil(wait_for_room(limit, previous, full, elapsed, window)))
+    # Then one more hit fits
+    assert room_in_window(limit, previous, elapsed + retry_after, window) > full

@@ -68,6 +68,9 @@ WRITE_ERRORS = errors(400, 403, 404, 409)
 READ_ERRORS = errors(404)
 # A page cursor this API did not hand out is a 400 INVALID_CURSOR.
 PAGED_READ_ERRORS = READ_ERRORS | errors(400)
+# A read behind a feature flag (casset.flags.require_for) is a 403 FEATURE_DISABLED while it is off; a
+# write declares 403 already (WRITE_ERRORS).
+FEATURE_GATED = errors(403)
 
 
 def caller(router: APIGatewayHttpRouter) -> Caller:

@@ -5,6 +5,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from api.routes.common import (
+    FEATURE_GATED,
     PAGED_READ_ERRORS,
     READ_ERRORS,
     SIGNED_IN,
@@ -71,7 +72,7 @@ def create_visual(
     operation_id="listTrackVisuals",
     summary="A track's READY visuals in the artist's order (anonymous callers allowed)",
     tags=["visuals"],
-    responses=ok_response() | PAGED_READ_ERRORS,
+    responses=ok_response() | PAGED_READ_ERRORS | FEATURE_GATED,
 )
 def list_visuals(
     trackId: str,
@@ -99,7 +100,7 @@ def list_visuals(
     summary="Visuals that suit the track (its library and the artist's uploads), each with the reason why",
     tags=["visuals"],
     security=SIGNED_IN,
-    responses=ok_response() | READ_ERRORS,
+    responses=ok_response() | READ_ERRORS | FEATURE_GATED,
 )
 def suggestions(trackId: PathId, limit: Annotated[int, Query(ge=1, le=50)] = 10) -> SuggestionListOut:
     return SuggestionListOut(
@@ -121,7 +122,7 @@ def suggestions(trackId: PathId, limit: Annotated[int, Query(ge=1, le=50)] = 10)
     summary="The caller's earlier uploads with processed media, newest first (to add with reuseVisualId)",
     tags=["visuals"],
     security=SIGNED_IN,
-    responses=ok_response() | PAGED_READ_ERRORS,
+    responses=ok_response() | PAGED_READ_ERRORS | FEATURE_GATED,
 )
 def my_uploads(limit: Limit = 20, cursor: Cursor = None) -> VisualPageOut:
     return _page(visuals.list_uploads(caller(router), limit, cursor))
@@ -143,7 +144,7 @@ def tag_allowlist() -> TagListOut:
     summary="Every visual of the caller's track, whatever its status",
     tags=["visuals"],
     security=SIGNED_IN,
-    responses=ok_response() | PAGED_READ_ERRORS,
+    responses=ok_response() | PAGED_READ_ERRORS | FEATURE_GATED,
 )
 def studio_visuals(trackId: PathId, limit: Limit = 20, cursor: Cursor = None) -> VisualPageOut:
     return _page(visuals.list_studio_visuals(caller(router), trackId, limit, cursor))
@@ -154,7 +155,7 @@ def studio_visuals(trackId: PathId, limit: Limit = 20, cursor: Cursor = None) ->
     operation_id="getVisual",
     summary="A READY visual (anonymous callers allowed)",
     tags=["visuals"],
-    responses=ok_response() | READ_ERRORS,
+    responses=ok_response() | READ_ERRORS | FEATURE_GATED,
 )
 def get_visual(visualId: PathId) -> VisualOut:
     return VisualOut.of(visuals.get_visual(caller(router), visualId))
@@ -166,7 +167,7 @@ def get_visual(visualId: PathId) -> VisualOut:
     summary="One of the caller's visuals in any status (follow PROCESSING to READY or FAILED here)",
     tags=["visuals"],
     security=SIGNED_IN,
-    responses=ok_response() | READ_ERRORS,
+    responses=ok_response() | READ_ERRORS | FEATURE_GATED,
 )
 def studio_visual(visualId: PathId) -> VisualOut:
     return VisualOut.of(visuals.get_visual(caller(router), visualId))

@@ -1,6 +1,7 @@
 """What the repositories share: settings binding, transactions and SDK-error translation."""
 
 import threading
+import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -17,6 +18,8 @@ from casset.errors import DomainError, Unavailable
 from casset.settings import get_settings
 
 _THROTTLING = {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"}
+# A cancelled transaction's reasons for an item DynamoDB had no capacity for at that moment.
+_THROTTLED_ITEM = {"ThrottlingError", "ProvisionedThroughputExceeded"}
 
 
 def set_or_remove(item_class: type[Model], changes: Mapping[str, object]) -> list[Action]:
@@ -79,7 +82,15 @@ def cancellation_codes(error: TransactWriteError) -> list[str | None]:
 
 
 def is_throttled(error: PynamoDBException) -> bool:
-    return error.cause_response_code in _THROTTLING
+    """Refused for load, a call or one item of a transaction (which DynamoDB then cancels whole)."""
+    if error.cause_response_code in _THROTTLING:
+        return True
+    return isinstance(error, TransactWriteError) and not _THROTTLED_ITEM.isdisjoint(cancellation_codes(error))
+
+
+def is_conflict(error: PynamoDBException) -> bool:
+    """A single-item write that met a transaction in progress on its item."""
+    return error.cause_response_code == "TransactionConflictException"
 
 
 _local = threading.local()
@@ -93,10 +104,20 @@ def _connection() -> Connection:
     return connection
 
 
+def request_token() -> str:
+    """A ClientRequestToken: what makes one TransactWriteItems idempotent for ten minutes."""
+    return str(uuid.uuid4())
+
+
 @contextmanager
-def transaction() -> Iterator[TransactWrite]:
+def transaction(client_request_token: str | None = None) -> Iterator[TransactWrite]:
+    """One TransactWriteItems, always with a ClientRequestToken: botocore retries a call whose answer was
+    lost, and without one the retry of a transaction that did commit is cancelled by its own first
+    attempt's writes (ConditionalCheckFailed). A caller that runs the same transaction again (after a
+    TransactionConflict) passes one token to every run; otherwise each transaction gets its own."""
     ready()
-    with TransactWrite(connection=_connection()) as writer:
+    token = client_request_token or request_token()
+    with TransactWrite(connection=_connection(), client_request_token=token) as writer:
         yield writer
 
 

@@ -18,6 +18,7 @@ from casset.data._dynamo import (
     fetch,
     put_if,
     ready,
+    request_token,
     transaction,
     translated_errors,
     update_if,
@@ -163,10 +164,12 @@ def _charged(charge: rate_limits.Quote, write: Callable[[TransactWrite], object]
     condition failed (another request started the render: nothing charged); rate_limits.BudgetSpent when
     the budget had no room (nothing written). DynamoDB cancels a transaction that meets another one on
     the same item (two identical first requests at once) with TransactionConflict: it is run again, and
-    then sees the other's outcome."""
+    then sees the other's outcome. Every run carries one ClientRequestToken: a run botocore retried after
+    losing its answer is then not cancelled by itself, which would leave a charged, QUEUED job unsent."""
+    token = request_token()
     for attempt in range(_CONFLICT_ATTEMPTS):
         try:
-            with translated_errors(), transaction() as writer:
+            with translated_errors(), transaction(token) as writer:
                 write(writer)
                 rate_limits.charge_in(writer, charge)
             return True

@@ -8,20 +8,26 @@ and a refused hit costs nothing more. A charge can join another write's transact
 in the same write that queues it). Spent counters expire through TTL once no window reads them."""
 
 import math
+import random
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from time import sleep
 
 from pynamodb.exceptions import UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
-from casset.data._dynamo import fetch, ready, translated_errors
+from casset.data._dynamo import fetch, is_conflict, ready, translated_errors
 from casset.data.tables import RateLimitItem
+from casset.errors import Unavailable
 
 # A counter outlives its window by one more (it is the next window's previous one) and this margin.
 _EXPIRY_MARGIN = timedelta(minutes=5)
+# A refund meets a transaction charging the same counter (another render starting) with a
+# TransactionConflict; that transaction takes milliseconds.
+_REFUND_ATTEMPTS = 4
 
 
 @dataclass(frozen=True)
@@ -70,7 +76,9 @@ def wait_for_room(
         wait = max(0.0, fits_at - elapsed_sec)
     else:
         wait = window_sec - elapsed_sec + window_sec * (1 - (limit - 1) / max(current_hits, 1))
-    return round(wait, 3)  # to the millisecond: float noise must not add a second to a Retry-After
+    # Up to the millisecond: a wait rounded down is a Retry-After that can end a second short of room.
+    # Rounded to the nanosecond first: float noise must not add a second to one either.
+    return math.ceil(round(wait * 1000, 6)) / 1000
 
 
 def quote(budget: Budget) -> Quote:
@@ -78,7 +86,10 @@ def quote(budget: Budget) -> Quote:
     now = time.time()
     window_start = math.floor(now / budget.window_sec) * budget.window_sec
     elapsed = now - window_start
-    previous = fetch(RateLimitItem, _key(budget.subject, window_start - budget.window_sec))
+    # Strongly consistent: an eventually consistent read can miss the previous window's last hits.
+    previous = fetch(
+        RateLimitItem, _key(budget.subject, window_start - budget.window_sec), consistent_read=True
+    )
     previous_hits = int(previous.hits) if previous else 0
     room = room_in_window(budget.limit, previous_hits, elapsed, budget.window_sec)
     full_wait = wait_for_room(budget.limit, previous_hits, room, elapsed, budget.window_sec)
@@ -117,16 +128,23 @@ def charge_in(writer: TransactWrite, priced: Quote) -> None:
 
 
 def give_back(priced: Quote) -> None:
-    """Uncount a hit that was charged for something that did not happen after all."""
+    """Uncount a hit that was charged for something that did not happen after all. Run again while it
+    meets a transaction on the counter; Unavailable if it keeps meeting them."""
     ready()
-    with translated_errors():
-        try:
-            RateLimitItem(key=priced.key).update(
-                actions=[RateLimitItem.hits.add(-1)], condition=RateLimitItem.hits > 0
-            )
-        except UpdateError as error:
-            if error.cause_response_code != "ConditionalCheckFailedException":
-                raise
+    for attempt in range(_REFUND_ATTEMPTS):
+        with translated_errors():
+            try:
+                RateLimitItem(key=priced.key).update(
+                    actions=[RateLimitItem.hits.add(-1)], condition=RateLimitItem.hits > 0
+                )
+                return
+            except UpdateError as error:
+                if error.cause_response_code == "ConditionalCheckFailedException":
+                    return
+                if not is_conflict(error):
+                    raise
+        sleep(random.uniform(0, 0.02 * (attempt + 1)))  # jittered, as exports' conflict retries
+    raise Unavailable("The budget's counter is busy; the hit was not given back.")
 
 
 def _count(priced: Quote) -> list[Action]:

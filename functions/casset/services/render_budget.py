@@ -9,6 +9,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 
+from aws_lambda_powertools import Logger
+
 from casset.clock import utcnow
 from casset.data import exports as exports_data
 from casset.data import rate_limits
@@ -19,6 +21,8 @@ BUDGET_WINDOW_SEC = 3600
 RENDER_BUDGET_EXCEEDED = "RENDER_BUDGET_EXCEEDED"
 # How long a full queue is asked to wait: about one render.
 QUEUE_FULL_RETRY_SEC = 30
+
+logger = Logger(child=True)
 
 
 @contextmanager
@@ -46,5 +50,10 @@ def charge(user_id: str) -> Iterator[rate_limits.Quote]:
 
 
 def refund(charged: rate_limits.Quote) -> None:
-    """A render that was charged but could not be queued after all costs nothing."""
-    rate_limits.give_back(charged)
+    """A render that was charged but could not be queued after all costs nothing. A refund runs while
+    its caller answers the failure that called for it: a refund that fails is logged, never raised in that
+    answer's place (it costs the user one render of their hour's budget, until the hour slides past)."""
+    try:
+        rate_limits.give_back(charged)
+    except Exception:
+        logger.exception("Render refund failed", extra={"budget_key": charged.key})
