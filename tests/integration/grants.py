@@ -115,10 +115,10 @@ def _listed(value: Any) -> tuple[str, ...]:
     return tuple(value) if isinstance(value, list) else (value,)
 
 
-def _configured_parameters() -> tuple[tuple[str, str], ...]:
-    """Template parameters that reach a function's environment, with the value the environment has now:
-    a test that points a function at another SSM parameter (settings_env) deploys it with that name, and
-    the policy that Refs the same template parameter follows."""
+@lru_cache(maxsize=1)
+def _parameter_variables() -> tuple[tuple[str, str, str, str], ...]:
+    """(variable, text before, text after, template parameter) for every environment variable of a function
+    that is `!Ref P` or a `!Sub` of one parameter P; the template is parsed once, not on every AWS call."""
     template = load_template()
     declared = template.get("Parameters", {})
     environments = [template.get("Globals", {}).get("Function", {}).get("Environment", {})]
@@ -127,12 +127,12 @@ def _configured_parameters() -> tuple[tuple[str, str], ...]:
         for resource in template["Resources"].values()
         if resource["Type"] == "AWS::Serverless::Function"
     ]
-    found = {}
+    found = []
     for environment in environments:
         for variable, value in environment.get("Variables", {}).items():
-            if variable not in os.environ or not isinstance(value, dict):
+            if not isinstance(value, dict):
                 continue
-            # !Ref P, or !Sub "/${P}" and the like: read P back out of the variable's value.
+            # !Ref P, or !Sub "/${P}" and the like: P can be read back out of the variable's value.
             text = value.get("Fn::Sub") if isinstance(value.get("Fn::Sub"), str) else None
             if value.get("Ref") in declared:
                 text = "${" + value["Ref"] + "}"
@@ -140,9 +140,21 @@ def _configured_parameters() -> tuple[tuple[str, str], ...]:
             if len(names) != 1 or names[0] not in declared:
                 continue
             before, after = str(text).split("${" + names[0] + "}")
-            match = re.fullmatch(re.escape(before) + "(.*)" + re.escape(after), os.environ[variable])
-            if match:
-                found[names[0]] = match[1]
+            found.append((variable, before, after, names[0]))
+    return tuple(found)
+
+
+def _configured_parameters() -> tuple[tuple[str, str], ...]:
+    """Template parameters that reach a function's environment, with the value the environment has now:
+    a test that points a function at another SSM parameter (settings_env) deploys it with that name, and
+    the policy that Refs the same template parameter follows."""
+    found = {}
+    for variable, before, after, parameter in _parameter_variables():
+        if variable not in os.environ:
+            continue
+        match = re.fullmatch(re.escape(before) + "(.*)" + re.escape(after), os.environ[variable])
+        if match:
+            found[parameter] = match[1]
     return tuple(sorted(found.items()))
 
 
