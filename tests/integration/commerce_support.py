@@ -52,6 +52,15 @@ def stripe(aws: Any) -> Iterator[StripeFake]:
 
 
 @pytest.fixture
+def sale(api: support.Api, stripe: StripeFake) -> dict[str, Any]:
+    """A payment made at the fake whose succeeded event has not been delivered yet."""
+    seller = onboarded_artist(api, stripe)
+    buyer = fan(api)
+    intent = checkout(api, buyer, seller)["paymentIntentId"]
+    return {"seller": seller, "buyer": buyer, "intent": intent, "succeeded": pay(stripe, intent)}
+
+
+@pytest.fixture
 def atomic_dynamodb() -> Iterator[None]:
     """moto applies a DynamoDB request without a lock, so two threads updating one item can lose a
     write, which DynamoDB never does (every request is atomic on its item). Concurrency tests serialise

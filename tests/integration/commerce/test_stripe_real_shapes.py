@@ -29,16 +29,6 @@ from tests.integration.commerce_support import (
 from tests.stripe_objects import ABSENT, stripe_event, stripe_object
 
 
-@pytest.fixture
-def sale(api: support.Api, stripe: StripeFake) -> dict[str, Any]:
-    """A payment made at the fake whose succeeded event has not been delivered yet."""
-    seller = onboarded_artist(api, stripe)
-    buyer = fan(api)
-    intent = checkout(api, buyer, seller)["paymentIntentId"]
-    succeeded = pay(stripe, intent)
-    return {"seller": seller, "buyer": buyer, "intent": intent, "succeeded": succeeded}
-
-
 def _entitled(api: support.Api, sale: dict[str, Any]) -> bool:
     status, body, _ = api("GET", f"/api/entitlements/{sale['seller'].user_id}", user=sale["buyer"])
     assert status == 200, body

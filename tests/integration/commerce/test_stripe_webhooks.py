@@ -14,15 +14,11 @@ from infra.local.stripe_fake import StripeFake
 from tests.integration import support
 from tests.integration.commerce_support import (
     CONNECT_SECRET,
-    checkout,
     deliver,
     dispute_closed_event,
     dispute_event,
     event,
-    fan,
     ledger_of,
-    onboarded_artist,
-    pay,
     purchase,
     query,
     raw,
@@ -30,15 +26,6 @@ from tests.integration.commerce_support import (
     reset_caches,
     stripe_post,
 )
-
-
-@pytest.fixture
-def sale(api: support.Api, stripe: StripeFake) -> dict[str, Any]:
-    """A paid PaymentIntent whose succeeded event has not been delivered yet."""
-    seller = onboarded_artist(api, stripe)
-    buyer = fan(api)
-    intent = checkout(api, buyer, seller)["paymentIntentId"]
-    return {"seller": seller, "buyer": buyer, "intent": intent, "succeeded": pay(stripe, intent)}
 
 
 def _entitled(api: support.Api, sale: dict[str, Any]) -> bool:
