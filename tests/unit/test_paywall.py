@@ -1,46 +1,25 @@
 """The paywall's pure rules: who chooses a hook window, who reads an export, and the visibility rule every
 path naming a visual shares."""
 
-from datetime import UTC, datetime
-
 import pytest
 
-from casset.entities import MediaStatus, RenderPlan, Track, Visual, VisualKind
+from casset.entities import MediaStatus, RenderPlan, Track, Visual
 from casset.errors import Forbidden, NotFound
 from casset.paywall import HookWindow, hook_window, may_read_export, track_hook, window_is_public
 from casset.rules import Caller, visible_visual
+from tests.unit import entity_factories
+from tests.unit.entity_factories import visual
 
-NOW = datetime(2026, 12, 1, tzinfo=UTC)
 HOOK = HookWindow(30.0, 15.0)
 
 
 def track(**changes: object) -> Track:
-    fields = {
-        "id": "t1",
-        "artist_id": "artist",
-        "title": "Song",
+    hooked = {
         "audio_key": "tracks/t1/audio/a1.wav",
         "preview_start_sec": HOOK.start_sec,
         "hook_duration_sec": HOOK.duration_sec,
-        "created_at": NOW,
-        "updated_at": NOW,
     }
-    return Track.model_validate(fields | changes)
-
-
-def visual(status: MediaStatus = MediaStatus.READY, **changes: object) -> Visual:
-    fields = {
-        "id": "v1",
-        "track_id": "t1",
-        "kind": VisualKind.ARTIST,
-        "status": status,
-        "uploader_user_id": "artist",
-        "source_key": "visuals/t1/v1/source.mp4",
-        "content_type": "video/mp4",
-        "created_at": NOW,
-        "updated_at": NOW,
-    }
-    return Visual.model_validate(fields | changes)
+    return entity_factories.track(**(hooked | changes))
 
 
 def plan(start: float = HOOK.start_sec, duration: float = HOOK.duration_sec, **changes: object) -> RenderPlan:
